@@ -1,0 +1,245 @@
+"""The parent's side of the child: start it, call the learner's functions, enforce time.
+
+The parent owns time. Every call has a deadline; when it passes, the parent
+kills the child's whole process group and reports a timeout. Nothing the child
+sends is executed: replies are decoded by :mod:`grader.protocol`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from grader import protocol
+from grader.sandbox import Policy, launch_spec
+
+__all__ = ["Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput"]
+
+
+class LearnerError(Exception):
+    """The learner's code raised; carries their exception type, message and traceback."""
+
+    def __init__(self, type_name: str, message: str, traceback: list[str], phase: str) -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+        self.message = message
+        self.traceback = traceback
+        self.phase = phase
+
+
+class CallTimeout(Exception):
+    """A call ran past its time budget and the child was stopped."""
+
+
+class ChildCrashed(Exception):
+    """The child died or sent something that is not a valid message."""
+
+
+class CapturedOutput:
+    """Drains a pipe into a bounded buffer: the first `limit` bytes are kept."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._drain, args=(fd,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            while chunk := stream.read(65536):
+                room = self.limit - len(self.data)
+                self.data += chunk[: max(room, 0)]
+                self.dropped += max(len(chunk) - max(room, 0), 0)
+
+    def text(self) -> str:
+        self._thread.join(timeout=1.0)
+        out = self.data.decode("utf-8", "replace")
+        if self.dropped:
+            out += f"\n[... {self.dropped} more bytes of output were cut]"
+        return out
+
+
+def _signal_reason(returncode: int | None) -> str:
+    if returncode is None:
+        return "the program stopped answering"
+    if returncode < 0:
+        sig = -returncode
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        reasons = {
+            "SIGSEGV": "a crash inside a compiled library (segmentation fault)",
+            "SIGKILL": "it was killed, most often for using too much memory",
+            "SIGXCPU": "it used more CPU time than allowed",
+            "SIGXFSZ": "it tried to write a file larger than allowed",
+            "SIGABRT": "a library aborted the program",
+        }
+        return reasons.get(name, f"it was stopped by signal {name}")
+    return f"the program exited with status {returncode} (did your code call sys.exit or os._exit?)"
+
+
+class Child:
+    """One learner's child process: sources in, plain values out."""
+
+    def __init__(self, sources: dict[str, dict[str, str]], policy: Policy) -> None:
+        self.policy = policy
+        self.scratch = Path(tempfile.mkdtemp(prefix="grader-child-"))
+        os.chmod(self.scratch, 0o777)
+        parent_to_child_r, parent_to_child_w = os.pipe()
+        child_to_parent_r, child_to_parent_w = os.pipe()
+        output_r, output_w = os.pipe()
+        spec = launch_spec(policy, self.scratch, parent_to_child_r, child_to_parent_w)
+        self.defences, self.missing = spec.defences, spec.missing
+        self.started = time.monotonic()
+        try:
+            self.process = subprocess.Popen(
+                spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=output_w,
+                stderr=output_w,
+                cwd=spec.cwd,
+                env=spec.env,
+                pass_fds=(parent_to_child_r, child_to_parent_w),
+                start_new_session=True,
+                preexec_fn=spec.preexec_fn,
+            )
+        finally:
+            for fd in (parent_to_child_r, child_to_parent_w, output_w):
+                os.close(fd)
+        self.output = CapturedOutput(output_r, policy.limits.output_kb * 1024)
+        self._to_child = parent_to_child_w
+        self._reader = protocol.FrameReader(child_to_parent_r)
+        self._from_child = child_to_parent_r
+        self._ready = False
+        self._next_id = 0
+        self.alive = True
+        self._send({"op": "load", "sources": sources})
+
+    # ------------------------------------------------------------ plumbing
+
+    def _send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
+        try:
+            protocol.write_frame(self._to_child, header, blobs)
+        except (BrokenPipeError, OSError):
+            raise self._crashed() from None
+
+    def _crashed(self) -> ChildCrashed:
+        self.kill()
+        return ChildCrashed(_signal_reason(self.process.returncode))
+
+    def _await_ready(self) -> None:
+        if self._ready:
+            return
+        deadline = self.started + self.policy.limits.startup_timeout_s
+        header = self._receive(deadline, "starting Python and TensorFlow")
+        if header.get("ready") is not True:
+            self.kill()
+            raise ChildCrashed("the program printed something that is not a valid message")
+        self._ready = True
+        load_reply = self._receive(time.monotonic() + 30, "loading your files")
+        if load_reply.get("ok") is not True:
+            self.kill()
+            raise ChildCrashed("your files could not be loaded")
+
+    def _receive(self, deadline: float, doing: str) -> dict[str, Any]:
+        header, self._last_blobs = self._read(deadline, doing)
+        return header
+
+    def _read(self, deadline: float, doing: str) -> tuple[dict[str, Any], list[bytes]]:
+        try:
+            return self._reader.read_frame(deadline)
+        except protocol.FrameTimeout:
+            self.kill()
+            raise CallTimeout(doing) from None
+        except protocol.ChildGone:
+            raise self._crashed() from None
+        except protocol.ProtocolError as exc:
+            self.kill()
+            raise ChildCrashed(f"the program sent a malformed message ({exc})") from None
+
+    # ------------------------------------------------------------ public
+
+    def call(
+        self,
+        module: str,
+        function: str,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        tensors: bool = True,
+        seed: int | None = None,
+        handle: protocol.Handle | None = None,
+    ) -> Any:
+        """Call `module.function(*args, **kwargs)` (or a method of `handle`) in the child."""
+        if not self.alive:
+            raise ChildCrashed("the program is no longer running")
+        self._await_ready()
+        blobs: list[bytes] = []
+        self._next_id += 1
+        request = {
+            "op": "call",
+            "id": self._next_id,
+            "module": module,
+            "function": function,
+            "handle": handle.id if handle is not None else None,
+            "args": protocol.encode_value(tuple(args), blobs),
+            "kwargs": protocol.encode_value(dict(kwargs or {}), blobs),
+            "tensors": tensors,
+            "seed": seed,
+        }
+        self._send(request, blobs)
+        budget = self.policy.limits.call_timeout_s if timeout is None else timeout
+        header, reply_blobs = self._read(time.monotonic() + budget, f"{module}.{function}")
+        if header.get("id") != self._next_id or type(header.get("ok")) is not bool:
+            self.kill()
+            raise ChildCrashed("the program sent a reply that does not match the question")
+        if not header["ok"]:
+            error = header.get("error") if type(header.get("error")) is dict else {}
+            trace = error.get("traceback") if type(error.get("traceback")) is list else []
+            raise LearnerError(
+                str(error.get("type", "Error"))[:100],
+                str(error.get("message", ""))[:2000],
+                [str(line)[:300] for line in trace[:8]],
+                str(error.get("phase", "call")),
+            )
+        try:
+            return protocol.decode_value(header.get("value"), reply_blobs)
+        except protocol.ProtocolError as exc:
+            self.kill()
+            raise ChildCrashed(f"the program sent a malformed value ({exc})") from None
+
+    def kill(self) -> None:
+        """Stop the child and everything it started; remove its scratch directory."""
+        if self.alive:
+            self.alive = False
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for fd in (self._to_child, self._from_child):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def close(self) -> None:
+        """Ask the child to exit, then make sure it has."""
+        if self.alive and self._ready:
+            try:
+                protocol.write_frame(self._to_child, {"op": "exit"})
+                self.process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()

@@ -1,0 +1,66 @@
+"""Shared fixtures: grade real files through the real engine (a real child process)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from grader.course import PROJECT_ROOT, find_exercise
+from grader.outcomes import ExerciseResult
+from grader.runner import RunOptions, run_checks
+from grader.submission import load_submission
+
+SOLUTIONS = PROJECT_ROOT / "solutions"
+EXERCISES_DIR = PROJECT_ROOT / "exercises"
+os.environ.setdefault("MNIST_DIR", str(PROJECT_ROOT.parent / "shared" / "data" / "mnist"))
+
+
+def solution_source(exercise_id: str) -> str:
+    return (SOLUTIONS / find_exercise(exercise_id).filename).read_text()
+
+
+def stub_source(exercise_id: str) -> str:
+    return (EXERCISES_DIR / find_exercise(exercise_id).filename).read_text()
+
+
+@pytest.fixture
+def grade(tmp_path: Path) -> Callable[..., ExerciseResult]:
+    """grade("ex03", source, extra={"ex06": src}) -> ExerciseResult, public and hidden checks.
+
+    `source` replaces the exercise file; `extra` adds other exercise files (ex07 needs
+    ex06). A fixed hidden seed keeps runs repeatable.
+    """
+    counter = iter(range(1000))
+
+    def run(exercise_id: str, source: str | None = None, *, extra: dict[str, str] | None = None,
+            hidden: bool = True, seed: int = 1234) -> ExerciseResult:
+        folder = tmp_path / f"learner{next(counter)}"
+        folder.mkdir()
+        exercise = find_exercise(exercise_id)
+        if source is not None:
+            (folder / exercise.filename).write_text(textwrap.dedent(source))
+        for other_id, other_source in (extra or {}).items():
+            (folder / find_exercise(other_id).filename).write_text(textwrap.dedent(other_source))
+        result = run_checks(load_submission(folder), (exercise,), RunOptions(hidden=hidden, seed=seed))
+        return result.exercises[0]
+
+    return run
+
+
+def feedback_of(result: ExerciseResult) -> str:
+    return "\n".join(f"[{t.status.value}] {t.name}: {t.feedback}" for t in result.tests)
+
+
+@pytest.fixture
+def copy_solutions(tmp_path: Path) -> Callable[[], Path]:
+    def make() -> Path:
+        target = tmp_path / "solutions_copy"
+        shutil.copytree(SOLUTIONS, target)
+        return target
+
+    return make
