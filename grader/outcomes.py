@@ -126,7 +126,8 @@ class RunResult:
 
     @property
     def all_passed(self) -> bool:
-        return all(t.status is Status.PASSED for e in self.exercises for t in e.tests)
+        tests = [t for e in self.exercises for t in e.tests]
+        return bool(tests) and all(t.status is Status.PASSED for t in tests)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -24,7 +24,7 @@ from grader.sandbox import Policy
 from grader.session import ExerciseMissing, LearnerSession
 from grader.submission import SubmissionFiles
 
-__all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files"]
+__all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files", "collect_points"]
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 SEED_ENV = "GRADER_SEED"
@@ -134,6 +134,36 @@ class _GradingPlugin:
         )
 
 
+class _PointsCollector:
+    def __init__(self) -> None:
+        self.points: dict[str, list[float]] = {}
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            exercise = item.get_closest_marker("exercise")
+            points = item.get_closest_marker("points")
+            if exercise is None:
+                continue
+            slot = 1 if "hidden" in Path(str(item.fspath)).parts else 0
+            totals = self.points.setdefault(exercise.args[0], [0.0, 0.0])
+            totals[slot] += float(points.args[0]) if points else 1.0
+
+
+def _pytest_args(paths: list[str]) -> list[str]:
+    return ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "--import-mode=importlib", "-c", str(CHECKS_DIR / "pytest.ini"),
+            "--rootdir", str(CHECKS_DIR), "-W", "ignore", *paths]
+
+
+def collect_points(hidden: bool = True) -> dict[str, tuple[float, float]]:
+    """(public, hidden) points of each exercise, read from the checks' markers."""
+    paths = [str(p) for e in EXERCISES for p in check_files(e, hidden)]
+    collector = _PointsCollector()
+    if paths:
+        pytest.main([*_pytest_args(paths), "--collect-only"], plugins=[collector])
+    return {k: (v[0], v[1]) for k, v in collector.points.items()}
+
+
 def _hidden_seed(options: RunOptions) -> int:
     if options.seed is not None:
         return options.seed
@@ -157,10 +187,7 @@ def run_checks(
     paths = [str(p) for e in exercises for p in check_files(e, options.hidden)]
     try:
         if paths:
-            args = ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
-                    "--import-mode=importlib", "-c", str(CHECKS_DIR / "pytest.ini"),
-                    "--rootdir", str(CHECKS_DIR), "-W", "ignore", *paths]
-            pytest.main(args, plugins=[plugin])
+            pytest.main(_pytest_args(paths), plugins=[plugin])
     finally:
         if own_session:
             session.close()

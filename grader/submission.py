@@ -78,3 +78,29 @@ def load_submission(root: Path, exercises: tuple[Exercise, ...] = EXERCISES) -> 
         except (OSError, ValueError) as exc:
             problems[exercise.id] = f"{paths[0].name} could not be read: {exc}"
     return SubmissionFiles(root, files, problems)
+
+
+def stub_functions(source: str) -> list[str] | None:
+    """Names of top-level functions whose body still just raises NotImplementedError.
+
+    Returns None when the source does not parse.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    todo = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = [
+                n for n in node.body
+                if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+            ]
+            if len(body) == 1 and isinstance(body[0], ast.Raise):
+                exc = body[0].exc
+                name = exc.func if isinstance(exc, ast.Call) else exc
+                if isinstance(name, ast.Name) and name.id == "NotImplementedError":
+                    todo.append(node.name)
+    return todo

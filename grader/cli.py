@@ -1,0 +1,188 @@
+"""The `grader` command: `check` for learners, `grade`/`release`/`gradescope` for instructors."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from grader import __version__
+from grader.course import EXERCISES, Exercise, UnknownExercise, find_exercise
+
+__all__ = ["main", "cli", "ExitCode"]
+
+
+class ExitCode(enum.IntEnum):
+    """What the `grader` command's exit status means."""
+
+    OK = 0
+    CHECKS_FAILED = 1
+    USAGE_ERROR = 2
+    INTERNAL_ERROR = 3
+
+
+class UsageProblem(click.UsageError):
+    """Bad input from the person at the keyboard: exit status 2 with a plain message."""
+
+    exit_code = ExitCode.USAGE_ERROR
+
+
+def _select(names: tuple[str, ...]) -> tuple[Exercise, ...]:
+    try:
+        chosen = [find_exercise(n) for n in names] if names else list(EXERCISES)
+    except UnknownExercise as exc:
+        raise UsageProblem(str(exc)) from None
+    return tuple(dict.fromkeys(chosen))
+
+
+def _folder(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise UsageProblem(f"{what} {path} does not exist")
+    if not path.is_dir():
+        raise UsageProblem(f"{what} {path} is not a folder")
+    return path
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grader")
+def cli() -> None:
+    """Check your deep-learning exercises, or grade a whole class.
+
+    \b
+    Learners:    grader check            (all exercises in ./exercises)
+                 grader check ex03       (one exercise)
+                 grader list             (exercises, points, and your files)
+    Instructors: grader grade SUBMISSIONS -o OUT
+                 grader release OUT      (the learner bundle)
+                 grader gradescope OUT.zip
+    """
+
+
+@cli.command()
+@click.argument("exercises", nargs=-1)
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("exercises"),
+              show_default=True, help="Folder holding your exercise files (.py or .ipynb).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result model as JSON.")
+@click.option("--hidden", is_flag=True, help="Instructors: also run the hidden checks.")
+@click.option("--seed", type=int, default=None, help="Seed for the hidden checks' inputs.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None,
+              help="Seconds each call to your code may take (default 10).")
+def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
+          seed: int | None, timeout: float | None) -> None:
+    """Run the checks on your exercise files and explain what to fix.
+
+    EXERCISES are ids such as ex03 (or 3, or ex03_activations); default: all.
+    Your code runs in a separate process with time limits; the checks never
+    run inside it.
+    """
+    from grader.sandbox import Limits, Policy
+    from grader.session import LearnerSession
+    from grader.submission import load_submission
+
+    chosen = _select(exercises)
+    files = load_submission(_folder(folder, "the exercise folder"), chosen)
+    limits = Limits() if timeout is None else Limits(call_timeout_s=timeout)
+    policy = Policy(isolate=False, limits=limits)
+    session = LearnerSession(files, policy)
+    session.start()  # the child imports TensorFlow while we import pytest and the checks
+    from grader.runner import RunOptions, check_files, run_checks
+
+    if hidden and not any(check_files(e, True) != check_files(e, False) for e in chosen):
+        click.echo("note: the hidden checks are not installed here; running the public ones", err=True)
+    try:
+        result = run_checks(files, chosen, RunOptions(hidden=hidden, seed=seed, policy=policy), session)
+    finally:
+        session.close()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from rich.console import Console
+
+        from grader.report import render_terminal
+
+        render_terminal(result, Console(highlight=False), reveal_hidden=True)
+    sys.exit(ExitCode.OK if result.all_passed else ExitCode.CHECKS_FAILED)
+
+
+@cli.command(name="list")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("exercises"),
+              show_default=True, help="Folder holding your exercise files.")
+def list_exercises(folder: Path) -> None:
+    """Show the exercises, their points, and the state of your files."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from grader.runner import collect_points
+    from grader.submission import load_submission
+
+    files = load_submission(folder) if folder.is_dir() else None
+    points = collect_points(hidden=True)
+    table = Table("exercise", "title", "public", "hidden", "your file")
+    for exercise in EXERCISES:
+        public, hidden = points.get(exercise.id, (0.0, 0.0))
+        table.add_row(exercise.id, exercise.title, f"{public:g}", f"{hidden:g}" if hidden else "-",
+                      _file_state(files, exercise))
+    Console(highlight=False).print(table)
+
+
+def _file_state(files: object, exercise: Exercise) -> str:
+    from grader.submission import SubmissionFiles, stub_functions
+
+    if not isinstance(files, SubmissionFiles) or exercise.id not in files.files:
+        return "missing" if isinstance(files, SubmissionFiles) and exercise.id not in files.problems else (
+            "unreadable" if isinstance(files, SubmissionFiles) else "no folder")
+    file = files.files[exercise.id]
+    todo = stub_functions(file.source)
+    if todo is None:
+        return f"{file.path.name}: syntax error"
+    return f"{file.path.name}: " + (f"{len(todo)} to do ({', '.join(todo)})" if todo else "all written")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("exercises"),
+              show_default=True, help="Folder holding the lesson .py files.")
+def notebooks(out: Path, folder: Path) -> None:
+    """Turn each lesson file into a Jupyter notebook in OUT."""
+    from grader.notebooks import write_notebooks
+
+    written = write_notebooks(_folder(folder, "the lesson folder"), out)
+    if not written:
+        raise UsageProblem(f"no exNN_*.py lesson files in {folder}")
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+def _register_instructor_commands() -> None:
+    try:
+        from grader.instructor_cli import register
+    except ImportError:
+        return
+    register(cli)
+
+
+_register_instructor_commands()
+
+
+def main() -> None:
+    """Entry point: map every failure to an exit code, never a traceback from our code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        click.echo(f"grader: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("please report this with the command you ran", err=True)
+        sys.exit(ExitCode.INTERNAL_ERROR)
