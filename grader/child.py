@@ -201,8 +201,10 @@ class Child:
             self.kill()
             raise ChildCrashed("the program sent a reply that does not match the question")
         if not header["ok"]:
-            error = header.get("error") if type(header.get("error")) is dict else {}
-            trace = error.get("traceback") if type(error.get("traceback")) is list else []
+            raw_error = header.get("error")
+            error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
+            raw_trace = error.get("traceback")
+            trace: list[Any] = raw_trace if type(raw_trace) is list else []
             raise LearnerError(
                 str(error.get("type", "Error"))[:100],
                 str(error.get("message", ""))[:2000],

@@ -17,7 +17,8 @@ import select
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -181,7 +182,8 @@ def decode_value(
                 raise ProtocolError(str(exc)) from None
         if type(data.get("id")) is not int:
             raise ProtocolError("malformed handle")
-        description = data.get("desc") if type(data.get("desc")) is dict else {}
+        raw = data.get("desc")
+        description: dict[str, Any] = raw if type(raw) is dict else {}
         return Handle(data["id"], str(data.get("type", "object"))[:200], description)
     raise ProtocolError(f"unknown value tag {tag!r}")
 
