@@ -113,6 +113,9 @@ def mirrors() -> list[str]:
     """Base URLs to download from: ``$GRADER_MNIST_MIRRORS`` (comma-separated) or the defaults."""
     raw = os.environ.get("GRADER_MNIST_MIRRORS", "")
     urls = [u.strip() for u in raw.split(",") if u.strip()] or list(DEFAULT_MIRRORS)
+    for url in urls:
+        if not url.startswith(("https://", "http://")):
+            raise DatasetError(f"GRADER_MNIST_MIRRORS may only list http(s) URLs, not {url!r}.")
     return [u if u.endswith("/") else u + "/" for u in urls]
 
 
@@ -124,18 +127,19 @@ def _download(name: str, dest_dir: Path) -> Path:
     never leaves anything behind.
     """
     size, expected = MNIST_FILES[name]
-    dest_dir.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     bad_checksum: str | None = None
     for base in mirrors():
         url = base + name
         print(f"Downloading {url} into {dest_dir} ...", file=sys.stderr, flush=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
-        tmp = Path(tmp_name)
+        tmp: Path | None = None
         try:
             digest, received = hashlib.sha256(), 0
-            with os.fdopen(fd, "wb") as out:
-                with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+            with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+                dest_dir.mkdir(parents=True, exist_ok=True)  # only once a mirror answers
+                fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
+                tmp = Path(tmp_name)
+                with os.fdopen(fd, "wb") as out:
                     while received <= size:
                         chunk = response.read(1 << 16)
                         if not chunk:
@@ -143,8 +147,8 @@ def _download(name: str, dest_dir: Path) -> Path:
                         received += len(chunk)
                         digest.update(chunk)
                         out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                    out.flush()
+                    os.fsync(out.fileno())
             actual = digest.hexdigest()
             if received < size:  # the connection broke: a network problem, not a wrong file
                 failures.append(f"{url}: the download stopped after {received} of {size} bytes")
@@ -166,7 +170,8 @@ def _download(name: str, dest_dir: Path) -> Path:
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             failures.append(f"{url}: {getattr(exc, 'reason', None) or exc}")
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
     if bad_checksum is not None:
         raise DatasetError(bad_checksum)
     raise _Offline("; ".join(failures))
@@ -262,9 +267,7 @@ def _read_gz(path: str, size: int, mtime_ns: int, magic: int, count: int) -> np.
         with gzip.open(path, "rb") as f:
             data = f.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(
-            f"{path}: could not decompress ({exc}). Delete it and download it again."
-        ) from exc
+        raise DatasetError(f"{path}: could not decompress ({exc}). Delete it and download it again.") from exc
     return parse_idx(data, magic=magic, name=path, count=count)
 
 
@@ -320,9 +323,7 @@ def mnist_dir(*, download: bool = True) -> Path:
     raise DatasetError(_how_to_get_data(notes))
 
 
-def load_mnist(
-    split: str = "train", *, labels: bool = True
-) -> tuple[np.ndarray, np.ndarray | None]:
+def load_mnist(split: str = "train", *, labels: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Load one MNIST split as read-only uint8 arrays.
 
     Returns (images, labels): images has shape (N, 28, 28), values 0..255; labels has shape
@@ -345,7 +346,7 @@ def load_mnist(
         try:
             images, label_array = _load_tfds(split, not offline)
             return images, (label_array if labels else None)
-        except Exception as exc:  # noqa: BLE001 (tfds raises many kinds; all mean "not there")
+        except Exception as exc:  # tfds raises many kinds of errors; all mean "not there"
             first = (str(exc).strip().split(". ") or [""])[0] or type(exc).__name__
             notes.append(f"tensorflow-datasets: {first.splitlines()[0][:200]}")
     raise DatasetError(_how_to_get_data(notes))

@@ -36,9 +36,9 @@ import tensorflow as tf
 # With m the maximum, every x_k - m is <= 0, so every exp(x_k - m) lies in
 # (0, 1]: nothing overflows. At least one term (the maximum itself) equals
 # exp(0) = 1, so the sum is >= 1 and its log is never log(0) = -inf.
-# An entry far below the maximum gives exp(-huge) = 0, which is just what it
-# contributes. Even if x_k - m overflows to -inf (x = [3.4e38, -3.4e38]),
-# exp(-inf) = 0 is still correct, and no nan appears.
+# An entry far below the maximum gives exp(-huge) = 0, which is all it
+# contributes at float precision. Even if x_k - m overflows to -inf
+# (x = [3.4e38, -3.4e38]), exp(-inf) = 0 is still correct, and no nan appears.
 
 
 def logsumexp(x: tf.Tensor, axis: int = -1) -> tf.Tensor:
@@ -49,8 +49,8 @@ def logsumexp(x: tf.Tensor, axis: int = -1) -> tf.Tensor:
     Arguments:
         x     float tf.Tensor (float32 or float64), any shape of rank >= 1
         axis  int, the axis to reduce (default: the last one)
-    Result: tf.Tensor of x's dtype, with `axis` removed: shape (m,) for an
-        (m, k) input and axis=-1; shape () for a rank-1 input.
+    Result: tf.Tensor of x's dtype, with `axis` removed: shape (batch,) for a
+        (batch, k) input and axis=-1; shape () for a rank-1 input.
     """
     maximum = tf.reduce_max(x, axis=axis, keepdims=True)
     total = tf.reduce_sum(tf.exp(x - maximum), axis=axis)

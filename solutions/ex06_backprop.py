@@ -52,7 +52,9 @@ def _log_softmax(z: tf.Tensor) -> tf.Tensor:
 # the cache (a dict of tensors is the simplest cache).
 
 
-def forward(params: dict[str, tf.Tensor], x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, dict]:
+def forward(
+    params: dict[str, tf.Tensor], x: tf.Tensor, y: tf.Tensor
+) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """Forward pass of the one-hidden-layer network, with its loss.
 
     Arguments:
@@ -63,7 +65,7 @@ def forward(params: dict[str, tf.Tensor], x: tf.Tensor, y: tf.Tensor) -> tuple[t
     Result: (loss, cache) where
         loss   scalar float32 tf.Tensor (shape ()), the mean cross-entropy
         cache  a dict of tensors holding what backward() needs
-               (here "x", "S", "P" (softmax of L2, shape (m, k)) and "y")
+               (for example "x", "S", "P" = softmax(L2) of shape (m, k), and "y")
     """
     L1 = tf.matmul(x, params["W1"]) + params["b1"]
     S = _sigmoid(L1)
@@ -105,7 +107,7 @@ def forward(params: dict[str, tf.Tensor], x: tf.Tensor, y: tf.Tensor) -> tuple[t
 # (We do not need dx: nobody updates the input.)
 
 
-def backward(params: dict[str, tf.Tensor], cache: dict) -> dict[str, tf.Tensor]:
+def backward(params: dict[str, tf.Tensor], cache: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """Gradients of the mean cross-entropy loss, by the chain rule, by hand.
 
         dL2 = (softmax(L2) - one_hot(y)) / m     dW2 = S^T dL2     db2 = sum_rows dL2
@@ -135,11 +137,10 @@ def backward(params: dict[str, tf.Tensor], cache: dict) -> dict[str, tf.Tensor]:
 
 
 if __name__ == "__main__":
-    seeds = iter(range(100))
     shapes = {"W1": (3, 4), "b1": (4,), "W2": (4, 2), "b2": (2,)}
     demo_params = {
-        key: tf.random.stateless_normal(shape, seed=[next(seeds), 0])
-        for key, shape in shapes.items()
+        key: tf.random.stateless_normal(shape, seed=[index, 0])
+        for index, (key, shape) in enumerate(shapes.items())
     }
     demo_x = tf.random.stateless_normal((5, 3), seed=[7, 7])
     demo_loss, demo_cache = forward(demo_params, demo_x, tf.constant([0, 1, 1, 0, 1]))

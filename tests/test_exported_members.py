@@ -11,7 +11,7 @@ import grader
 def test_every_module_declares_and_defines_its_public_names():
     checked = 0
     for info in pkgutil.iter_modules(grader.__path__, "grader."):
-        if info.name in ("grader.__main__",):
+        if info.ispkg:  # grader.checks holds pytest modules, not API
             continue
         module = importlib.import_module(info.name)
         exported = getattr(module, "__all__", None)
