@@ -1,0 +1,163 @@
+"""What the course's checks share: fixtures, and comparisons that name the learner's mistake.
+
+``expect_values`` is the workhorse: it accepts the right answer, then tries
+every known mistake (by id, words from :mod:`grader.checks.mistakes`) before
+falling back to "wrong shape", "contains nan" or "wrong values".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.checks.mistakes import MISTAKES
+from grader.feedback import CheckFailure, as_array, show
+
+__all__ = [
+    "load_expected",
+    "array_of",
+    "expect_values",
+    "expect_dtype",
+    "expect_rows_sum_to_one",
+    "expect_softmax",
+    "mistake_values",
+    "brief",
+    "PUBLIC_DIR",
+]
+
+PUBLIC_DIR = Path(__file__).resolve().parent / "public"
+
+
+@cache
+def _load(exercise_id: str) -> str:
+    return (PUBLIC_DIR / f"expected_{exercise_id}.json").read_text()
+
+
+def load_expected(exercise_id: str) -> dict[str, Any]:
+    """The public inputs and expected values for one exercise (a fresh copy)."""
+    return json.loads(_load(exercise_id))
+
+
+def array_of(values: Any, dtype: str = "float32") -> np.ndarray:
+    """A numpy array from fixture data; it arrives in the child as a tensor of this dtype."""
+    return np.asarray(values, dtype=str if dtype == "str" else dtype)
+
+
+def brief(value: Any, limit: int = 120) -> str:
+    """An input as the learner would type it: values only, no shape or dtype."""
+    array = np.asarray(value)
+    with np.printoptions(precision=4, suppress=True, threshold=12, edgeitems=2, floatmode="maxprec"):
+        text = " ".join(np.array2string(array, separator=", ").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def mistake_values(mistakes: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=np.float64) for k, v in (mistakes or {}).items()}
+
+
+def _close(array: np.ndarray, target: np.ndarray, rtol: float, atol: float) -> bool:
+    if array.shape != target.shape:
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.allclose(array.astype(np.float64), target.astype(np.float64),
+                                rtol=rtol, atol=atol, equal_nan=False))
+
+
+def _shown(expected: np.ndarray, like: np.ndarray) -> str:
+    if like.dtype.kind == "f" and expected.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            return show(expected.astype(like.dtype))
+    return show(expected)
+
+
+def expect_values(
+    got: Any,
+    expected: Any,
+    what: str,
+    *,
+    mistakes: Mapping[str, Any] | None = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    hint: str | None = None,
+    shape_hints: Mapping[tuple[int, ...], str] | None = None,
+    nonfinite_hint: str | None = None,
+) -> np.ndarray:
+    """The learner's value as an array if it matches `expected`; otherwise a named failure."""
+    array = as_array(got, what)
+    expected = np.asarray(expected)
+    if _close(array, expected, rtol, atol):
+        return array
+    for key, values in mistake_values(mistakes).items():
+        if _close(array, values, rtol, atol) and not _close(values, expected, rtol, atol):
+            problem, mistake_hint = MISTAKES[key]
+            raise CheckFailure(f"{what}: {problem}", expected=_shown(expected, array),
+                               got=show(array), hint=mistake_hint)
+    if array.shape != expected.shape:
+        shape = tuple(array.shape)
+        raise CheckFailure(
+            f"{what} has the wrong shape",
+            expected=f"shape {tuple(expected.shape)}",
+            got=f"shape {shape}: {show(array)}",
+            hint=(shape_hints or {}).get(shape, hint),
+        )
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)) and np.all(np.isfinite(expected)):
+        bad = "nan" if np.isnan(array).any() else "inf" if np.isposinf(array).any() else "-inf"
+        raise CheckFailure(f"{what} contains {bad}", expected=_shown(expected, array),
+                           got=show(array), hint=nonfinite_hint or hint)
+    raise CheckFailure(f"{what} has the wrong values", expected=_shown(expected, array),
+                       got=show(array), hint=hint)
+
+
+def expect_dtype(array: np.ndarray, dtype: str, what: str, hint: str | None = None) -> None:
+    if str(array.dtype) != dtype:
+        raise CheckFailure(
+            f"{what} has dtype {array.dtype}",
+            expected=f"dtype {dtype}, the same as the input",
+            got=f"dtype {array.dtype}",
+            hint=hint or "don't cast: TensorFlow keeps the input's dtype through tf.exp, +, * and "
+            "reductions; write constants so they follow x (1.0 + x, not tf.constant(1.0) + x)",
+        )
+
+
+def expect_rows_sum_to_one(got: Any, what: str) -> np.ndarray:
+    """softmax-like output: every slice along the last axis sums to 1."""
+    array = as_array(got, what)
+    if array.ndim == 0:
+        raise CheckFailure(f"{what} returned a single number", expected="one value per entry of x",
+                           got=show(array))
+    sums = array.astype(np.float64).sum(axis=-1).reshape(array.shape[:-1] or (1,))
+    bad = np.argwhere(~np.isclose(sums, 1.0, atol=1e-4))
+    if len(bad) and array.ndim >= 2:
+        total, columns = array.astype(np.float64).sum(), array.astype(np.float64).sum(axis=0)
+        for key, found in (("softmax_all_entries", np.isclose(total, 1.0, atol=1e-4)),
+                           ("softmax_wrong_axis", np.allclose(columns, 1.0, atol=1e-4))):
+            if found:
+                problem, hint = MISTAKES[key]
+                raise CheckFailure(f"{what}: {problem}", expected="1.0 for every row",
+                                   got=f"row sums {show(sums)}", hint=hint)
+    if len(bad):
+        index = tuple(int(i) for i in bad[0])
+        where = "the vector" if array.ndim == 1 else f"row {index[0] if len(index) == 1 else index}"
+        raise CheckFailure(
+            f"{what}: softmax rows must sum to 1",
+            expected="1.0 for every row (every slice along the last axis)",
+            got=f"{where} sums to {float(sums[index]):.4g}",
+            hint="did you sum over the right axis? use tf.reduce_sum(e, axis=-1, keepdims=True)",
+        )
+    return array
+
+
+
+def expect_softmax(got: Any, expected: Any, what: str, **options: Any) -> np.ndarray:
+    """Like expect_values; unnamed wrong values get the "rows must sum to 1" feedback if it applies."""
+    try:
+        return expect_values(got, expected, what, **options)
+    except CheckFailure as failure:
+        if failure.problem.endswith("has the wrong values"):
+            expect_rows_sum_to_one(got, what)
+        raise
