@@ -36,11 +36,17 @@ import numpy as np
 # PEAK_LEARNING_RATE is the largest step size Adam takes (see section 4).
 # STEPS_PER_EXECUTION runs that many batches per call into the compiled graph, which saves
 # Python overhead when the batches are small.
+# EPOCHS and BATCH_SIZE are how the grader trains your model: train(model, x, y, EPOCHS,
+# BATCH_SIZE) on the 60,000 training images (EPOCHS at most 10, BATCH_SIZE 32 to 2048).
+# 6 passes of 256 images per step reach 98 % here; fewer epochs finish sooner but land
+# just under it.
 
 HIDDEN_UNITS = 512
 NUM_CLASSES = 10
 PEAK_LEARNING_RATE = 2e-3
 STEPS_PER_EXECUTION = 16
+EPOCHS = 6
+BATCH_SIZE = 256
 
 # ## 2. The model: scaling, flattening, two Dense layers
 # The model takes the raw uint8 images and scales them itself with a Rescaling layer

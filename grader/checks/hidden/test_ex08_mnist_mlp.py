@@ -1,0 +1,87 @@
+"""Exercise 8 (a Keras MLP on MNIST): hidden checks, the full training run.
+
+The learner's own build_model, compile_model and train run on all 60,000 training
+images, with the EPOCHS and BATCH_SIZE their file declares (read with ast, never
+run; clamped to 1..10 and 32..2048; 10 and 128 when absent), within a time budget.
+The child then predicts the 10,000 test images; it never sees the test labels:
+the accuracy is computed here. The score is a staircase from 90 % to 98 %: one
+check per step, so partial credit needs no engine support and the feedback of
+each step gives the accuracy.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+import pytest
+
+from grader.checks.public.test_ex08_mnist_mlp import learner_constant, mnist, train_and_score
+from grader.feedback import CheckFailure
+
+pytestmark = pytest.mark.exercise("ex08")
+
+DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 128
+EPOCH_RANGE, BATCH_SIZE_RANGE = (1, 10), (32, 2048)
+TRAIN_TIMEOUT_S = 120.0
+#: (accuracy needed, points): full marks at 98 %, two points per step from 90 %.
+STEPS = ((0.90, 2), (0.92, 2), (0.94, 2), (0.96, 2), (0.98, 2))
+
+_RUNS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def training_settings(source: str) -> tuple[int, int]:
+    epochs = learner_constant(source, "EPOCHS", DEFAULT_EPOCHS, *EPOCH_RANGE)
+    batch_size = learner_constant(source, "BATCH_SIZE", DEFAULT_BATCH_SIZE, *BATCH_SIZE_RANGE)
+    return epochs, batch_size
+
+
+def full_run(sub: Any) -> tuple[float, int, int, float]:
+    """(test accuracy, epochs, batch size, seconds): trained once per learner, shared by the steps."""
+    if sub not in _RUNS:
+        epochs, batch_size = training_settings(sub.ex08.source)
+        start = time.monotonic()
+        try:
+            x, y = mnist("train")
+            x_test, y_test = mnist("test")
+            _, accuracy = train_and_score(sub, x, y, epochs, batch_size, x_test, y_test,
+                                          TRAIN_TIMEOUT_S)
+            _RUNS[sub] = (accuracy, epochs, batch_size, time.monotonic() - start)
+        except Exception as exc:  # every step reports the same outcome
+            _RUNS[sub] = exc
+    run = _RUNS[sub]
+    if isinstance(run, Exception):
+        raise run
+    return run
+
+
+def _step(needed: float, points: int) -> Any:
+    @pytest.mark.points(points)
+    def check(sub: Any) -> None:
+        accuracy, epochs, batch_size, seconds = full_run(sub)
+        if accuracy >= needed:
+            return
+        hint = ("train longer (EPOCHS, at most 10) or with a wider hidden layer; scale the input "
+                "with Rescaling(1/255); Adam with a learning rate near 1e-3 works well")
+        if accuracy < 0.5:
+            hint = ("the model barely learned: check the loss (sparse categorical cross-entropy "
+                    "with from_logits=True if the last layer has no softmax) and the Rescaling")
+        raise CheckFailure(
+            f"the trained model gets {accuracy:.2%} of the 10,000 test images right",
+            expected=f"at least {needed:.0%}",
+            got=f"{accuracy:.2%} after train(model, x, y, epochs={epochs}, batch_size={batch_size}) "
+                f"on the 60,000 training images ({seconds:.0f} s)",
+            hint=hint)
+
+    check.__doc__ = f"after full training, at least {needed:.0%} of the MNIST test images are right"
+    return check
+
+
+test_test_accuracy_90 = _step(*STEPS[0])
+test_test_accuracy_92 = _step(*STEPS[1])
+test_test_accuracy_94 = _step(*STEPS[2])
+test_test_accuracy_96 = _step(*STEPS[3])
+test_test_accuracy_98 = _step(*STEPS[4])
+
+assert len(STEPS) == 5, "one test_ function per step"

@@ -1,0 +1,221 @@
+"""Exercise 7 (gradient descent): public checks.
+
+`sgd_step` is checked on fixed values against the update rule the lesson states,
+W' = W - lr * dW, with the typical mistakes named (adding the gradient, leaving out
+the learning rate). `fit` trains on the two-spirals data of `grader.toydata`; its
+accuracy is computed HERE, from the parameters it returns, never taken from the
+learner's code. ex07 imports the learner's own ex06 (forward and backward), so
+the ex06 file must be in the same folder.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.feedback import CheckFailure, as_array, show
+from grader.session import ExerciseMissing
+from grader.toydata import RECOMMENDED_FIT, two_spirals
+
+pytestmark = pytest.mark.exercise("ex07")
+
+KEYS = ("W1", "b1", "W2", "b2")
+FIT_TIMEOUT_S = 60.0
+FIT_POINTS = 400
+TARGET_ACCURACY = 0.95
+
+
+
+
+@pytest.fixture(autouse=True)
+def needs_ex06(sub: Any) -> None:
+    """ex07 imports the learner's ex06: without that file nothing here can run."""
+    if sub.has("ex07") and "ex06_backprop" in sub.ex07.source and not sub.has("ex06"):
+        raise ExerciseMissing(
+            "ex07 imports forward and backward from your ex06_backprop.py, which is not in "
+            f"{sub.files.root}; put your exercise 6 file next to this one"
+        )
+
+
+# ---------------------------------------------------------------- sgd_step
+
+
+def check_sgd_step(sub: Any, params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+                   lr: float) -> None:
+    """Run the learner's sgd_step and compare every key with W - lr * dW."""
+    new = sub.ex07.sgd_step(params, grads, lr)
+    if not isinstance(new, dict):
+        raise CheckFailure("sgd_step must return a dict of updated parameters",
+                           expected=f"a dict with the keys {sorted(params)}", got=show(new),
+                           hint="did you forget the `return`?" if new is None else
+                           "build a new dict: {key: ... for key in params}")
+    if sorted(new) != sorted(params):
+        raise CheckFailure("sgd_step returned a dict with the wrong keys",
+                           expected=f"the keys {sorted(params)}", got=f"the keys {sorted(new)}",
+                           hint="update EVERY parameter: loop over the keys of params")
+    for key in params:
+        got = as_array(new[key], f"sgd_step(...)[{key!r}]")
+        expected = params[key].astype(np.float64) - lr * grads[key].astype(np.float64)
+        if got.shape != expected.shape:
+            raise CheckFailure(f"the new {key} has the wrong shape", expected=f"shape {expected.shape}",
+                               got=f"shape {got.shape}",
+                               hint="W - lr * dW keeps the shape of W (dW has the shape of W)")
+        if got.dtype != np.float32:
+            raise CheckFailure(f"the new {key} must stay float32", expected="float32",
+                               got=str(got.dtype), hint="multiply by the Python float lr; "
+                                                        "do not convert to float64")
+        if np.allclose(got, expected, rtol=1e-5, atol=1e-6):
+            continue
+        problem, hint = f"the new {key} has the wrong values", "W' = W - lr * dW"
+        p, g = params[key].astype(np.float64), grads[key].astype(np.float64)
+        if np.allclose(got, p + lr * g, rtol=1e-5, atol=1e-6):
+            problem = f"the new {key} is W + lr * dW: you ADDED the gradient"
+            hint = ("the gradient points uphill, towards a larger loss; step the other way: "
+                    "W - lr * dW")
+        elif np.allclose(got, p - g, rtol=1e-5, atol=1e-6):
+            problem = f"the new {key} is W - dW: the learning rate lr is missing"
+            hint = "scale the step by the learning rate: W - lr * dW"
+        elif np.allclose(got, p, rtol=1e-6, atol=1e-7):
+            problem = f"the new {key} is the old {key}: nothing was updated"
+            hint = "return W - lr * dW, not W"
+        elif np.allclose(got, -lr * g, rtol=1e-5, atol=1e-6):
+            problem = f"the new {key} is -lr * dW: the old value W is missing"
+            hint = "the step changes W; it does not replace it: W - lr * dW"
+        raise CheckFailure(problem, expected=show(expected.astype(np.float32)), got=show(got),
+                           hint=hint)
+
+
+def _float32(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.normal(0.0, 1.0, shape).astype(np.float32)
+
+
+@pytest.mark.points(2)
+def test_sgd_step(sub: Any) -> None:
+    """sgd_step moves every parameter against its gradient: W - lr * dW"""
+    rng = np.random.default_rng(7)
+    shapes = {"W1": (2, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}
+    params = {key: _float32(rng, shape) for key, shape in shapes.items()}
+    grads = {key: _float32(rng, shape) for key, shape in shapes.items()}
+    check_sgd_step(sub, params, grads, 0.1)
+
+
+# ---------------------------------------------------------------- fit
+
+_FITS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+
+
+def run_fit(sub: Any, x: np.ndarray, y: np.ndarray, hidden: int, lr: float, steps: int,
+            seed: int) -> tuple[dict[str, np.ndarray], Any]:
+    """fit(...) once per learner and arguments (several checks look at the same run)."""
+    runs = _FITS.setdefault(sub, {})
+    key = (x.tobytes(), hidden, lr, steps, seed)
+    if key not in runs:
+        try:
+            runs[key] = sub.ex07.fit(x, y, hidden, lr, steps, seed, timeout=FIT_TIMEOUT_S)
+        except Exception as exc:  # the same answer (not attempted, error, timeout) for every check
+            runs[key] = exc
+    result = runs[key]
+    if isinstance(result, Exception):
+        raise result
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise CheckFailure("fit must return two things: (params, loss_history)",
+                           expected="a tuple (params, loss_history)", got=show(result),
+                           hint="end fit with `return params, loss_history`")
+    params, history = result
+    if not isinstance(params, dict) or any(k not in params for k in KEYS):
+        raise CheckFailure("the params that fit returns must be a dict with W1, b1, W2, b2",
+                           expected=f"a dict with the keys {list(KEYS)}", got=show(params))
+    arrays = {k: as_array(params[k], f"params[{k!r}] from fit").astype(np.float64) for k in KEYS}
+    shapes = {"W1": (x.shape[1], hidden), "b1": (hidden,), "W2": (hidden, 2), "b2": (2,)}
+    for k, shape in shapes.items():
+        if arrays[k].shape != shape:
+            raise CheckFailure(f"params[{k!r}] from fit has the wrong shape",
+                               expected=f"shape {shape}", got=f"shape {arrays[k].shape}",
+                               hint=f"the network is 2 -> hidden={hidden} -> 2; start from "
+                                    "_initial_params(2, hidden, 2, seed)")
+    return arrays, history
+
+
+def predict(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The class each point gets from the network with these params (argmax of the logits)."""
+    hidden = 1.0 / (1.0 + np.exp(-(x.astype(np.float64) @ params["W1"] + params["b1"])))
+    return np.argmax(hidden @ params["W2"] + params["b2"], axis=1)
+
+
+def check_history(history: Any, steps: int) -> np.ndarray:
+    """loss_history as a float array of length `steps`, finite, or a failure."""
+    if not isinstance(history, (list, tuple, np.ndarray)):
+        raise CheckFailure("loss_history must be a list of floats, one per step",
+                           expected=f"a list of {steps} floats", got=show(history))
+    values = []
+    for step, value in enumerate(history):
+        try:
+            number = as_array(value, f"loss_history[{step}]")
+        except CheckFailure:
+            raise CheckFailure("loss_history must hold numbers", expected="float(loss) at each step",
+                               got=f"loss_history[{step}] = {show(value)}") from None
+        if number.size != 1:
+            raise CheckFailure("each entry of loss_history must be ONE number, the loss of a step",
+                               expected="float(loss)", got=f"loss_history[{step}] = {show(number)}")
+        values.append(float(number.reshape(())))
+    losses = np.array(values)
+    if losses.shape != (steps,):
+        raise CheckFailure("loss_history must have one loss per step",
+                           expected=f"{steps} values (steps={steps})", got=f"{len(losses)} values",
+                           hint="append float(loss) once in every step of the loop")
+    if not np.all(np.isfinite(losses)):
+        first = int(np.argmin(np.isfinite(losses)))
+        raise CheckFailure("the loss became nan or inf during training",
+                           expected="finite losses", got=f"loss_history[{first}] = {losses[first]}",
+                           hint="a learning rate that is far too large makes the loss blow up")
+    return losses
+
+
+SPIRAL_X, SPIRAL_Y = two_spirals(FIT_POINTS, seed=0)
+
+
+def recommended_fit(sub: Any, x: np.ndarray, y: np.ndarray,
+                    seed: int) -> tuple[dict[str, np.ndarray], Any]:
+    """fit with the settings of grader.toydata.RECOMMENDED_FIT."""
+    return run_fit(sub, x, y, int(RECOMMENDED_FIT["hidden"]), float(RECOMMENDED_FIT["lr"]),
+                   int(RECOMMENDED_FIT["steps"]), seed)
+
+
+def _public_fit(sub: Any) -> tuple[dict[str, np.ndarray], Any]:
+    return recommended_fit(sub, SPIRAL_X, SPIRAL_Y, seed=0)
+
+
+@pytest.mark.points(3)
+def test_fit_learns_the_spirals(sub: Any) -> None:
+    """fit reaches at least 95 % accuracy on the two spirals"""
+    params, _ = _public_fit(sub)
+    accuracy = float(np.mean(predict(params, SPIRAL_X) == SPIRAL_Y))
+    if not accuracy >= TARGET_ACCURACY:
+        settings = ", ".join(f"{k}={v}" for k, v in RECOMMENDED_FIT.items())
+        raise CheckFailure(
+            "the trained network does not separate the two spirals well enough",
+            expected=f"at least {TARGET_ACCURACY:.0%} of the {FIT_POINTS} points right "
+                     f"(fit with {settings}, seed=0)",
+            got=f"{accuracy:.1%} right (measured here with the params fit returned)",
+            hint="check that every step does forward, backward, then sgd_step with the given lr, "
+                 "and that fit returns the FINAL params; fit uses your exercise-6 forward and "
+                 "backward, so make sure the ex06 checks pass first",
+        )
+
+
+@pytest.mark.points(1)
+def test_fit_loss_history(sub: Any) -> None:
+    """fit records one finite loss per step, and the loss goes down"""
+    _, history = _public_fit(sub)
+    losses = check_history(history, int(RECOMMENDED_FIT["steps"]))
+    tenth = max(1, len(losses) // 10)
+    if not (losses[-1] < losses[0] and losses[-tenth:].mean() < losses[:tenth].mean()):
+        raise CheckFailure("the loss did not go down during training",
+                           expected="a loss that falls overall from the first steps to the last",
+                           got=f"first loss {losses[0]:.4f}, last loss {losses[-1]:.4f}",
+                           hint="each step must move AGAINST the gradient: params = "
+                                "sgd_step(params, grads, lr) with the new params kept for the "
+                                "next step")

@@ -1,0 +1,81 @@
+"""The ex07 checks (gradient descent): the solution passes, the stub is not attempted,
+and typical mistakes fail with feedback that names them. ex07 imports the learner's
+ex06, so every run gets the ex06 solution next to it."""
+
+from __future__ import annotations
+
+from conftest import feedback_of, solution_source, stub_source
+
+from grader.outcomes import Status
+
+SOLUTION = solution_source("ex07")
+WITH_EX06 = {"ex06": solution_source("ex06")}
+
+
+def mistake(old: str, new: str) -> str:
+    assert old in SOLUTION, f"the solution no longer contains {old!r}"
+    return SOLUTION.replace(old, new)
+
+
+def feedback_for(result, words: str, visibility: str = "public") -> str:
+    """The feedback of the check whose title contains `words` (it must have failed)."""
+    [test] = [t for t in result.tests if words in t.name and t.visibility == visibility]
+    assert test.status is Status.FAILED, feedback_of(result)
+    return test.feedback
+
+
+def test_solution_gets_full_marks(grade):
+    result = grade("ex07", SOLUTION, extra=WITH_EX06)
+    assert result.points == result.max_points > 0, feedback_of(result)
+    assert all(t.status is Status.PASSED for t in result.tests)
+    assert {t.visibility for t in result.tests} == {"public", "hidden"}
+
+
+def test_stub_is_not_attempted(grade):
+    result = grade("ex07", stub_source("ex07"), extra={"ex06": stub_source("ex06")})
+    assert result.points == 0 and result.status is Status.NOT_ATTEMPTED
+    assert all(t.status is Status.NOT_ATTEMPTED for t in result.tests), feedback_of(result)
+
+
+def test_without_the_ex06_file_ex07_is_not_attempted_and_says_why(grade):
+    result = grade("ex07", SOLUTION)
+    assert result.points == 0
+    assert all(t.status is Status.NOT_ATTEMPTED for t in result.tests), feedback_of(result)
+    assert "ex06_backprop.py" in result.tests[0].feedback
+
+
+def test_adding_the_gradient_is_named(grade):
+    result = grade("ex07", mistake("params[key] - lr * grads[key]", "params[key] + lr * grads[key]"),
+                   extra=WITH_EX06)
+    feedback = feedback_for(result, "sgd_step moves every parameter")
+    assert "ADDED the gradient" in feedback and "W - lr * dW" in feedback
+    assert "did not go down" in feedback_for(result, "loss goes down")
+    assert "%" in feedback_for(result, "95 % accuracy")
+    assert result.points == 0, feedback_of(result)
+
+
+def test_missing_learning_rate_is_named(grade):
+    result = grade("ex07", mistake("params[key] - lr * grads[key]", "params[key] - grads[key]"),
+                   extra=WITH_EX06)
+    feedback = feedback_for(result, "sgd_step moves every parameter")
+    assert "learning rate lr is missing" in feedback
+    assert "learning rate" in feedback_for(result, "one gradient-descent step", "hidden")
+
+
+def test_fit_ignoring_its_lr_is_named(grade):
+    result = grade("ex07", mistake("params = sgd_step(params, grads, lr)",
+                                   "params = sgd_step(params, grads, 0.1)"), extra=WITH_EX06)
+    feedback = feedback_for(result, "one gradient-descent step", "hidden")
+    assert "learning rate of 0.1 instead of lr" in feedback
+    assert "%" in feedback_for(result, "95 % accuracy")  # too small a step to learn in time
+    passed = {t.name for t in result.tests if t.status is Status.PASSED}
+    assert "sgd_step moves every parameter against its gradient: W - lr * dW" in passed
+
+
+def test_fit_dropping_the_update_is_named(grade):
+    result = grade("ex07", mistake("params = sgd_step(params, grads, lr)",
+                                   "sgd_step(params, grads, lr)"), extra=WITH_EX06)
+    assert "did not change the parameters" in feedback_for(result, "one gradient-descent step",
+                                                           "hidden")
+    assert "did not go down" in feedback_for(result, "loss goes down")
+    assert "right" in feedback_for(result, "95 % accuracy")
