@@ -7,6 +7,7 @@ sends is executed: replies are decoded by :mod:`grader.protocol`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from grader import protocol
-from grader.sandbox import Policy, launch_spec
+from grader.sandbox import LaunchSpec, Policy, launch_spec
 
-__all__ = ["Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput"]
+__all__ = ["Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
 
 
 class LearnerError(Exception):
@@ -67,18 +68,59 @@ class CapturedOutput:
         return out
 
 
-def _signal_reason(returncode: int | None) -> str:
+# Live children, so that Ctrl-C, SIGTERM or the end of the grader never leaves one behind.
+_LIVE: set[Child] = set()
+_HANDLED: dict[int, Any] = {}
+_INSTALLED: list[bool] = []
+
+
+def kill_all_children() -> None:
+    """Kill every live child (their sandboxes, processes and scratch directories)."""
+    for child in list(_LIVE):
+        child.kill()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    kill_all_children()
+    previous = _HANDLED.get(signum)
+    if callable(previous):
+        previous(signum, frame)
+    else:  # SIG_DFL: die of the same signal, as if we had not been here
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def _install_handlers() -> None:
+    """Once, from the main thread: chain SIGTERM/SIGINT/SIGHUP handlers that kill live children."""
+    if _INSTALLED or threading.current_thread() is not threading.main_thread():
+        return
+    _INSTALLED.append(True)
+    atexit.register(kill_all_children)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        try:
+            previous = signal.getsignal(signum)
+            if previous not in (signal.SIG_IGN, None):  # ignored stays ignored (pool workers)
+                _HANDLED[signum] = previous
+                signal.signal(signum, _on_signal)
+        except (ValueError, OSError):
+            _HANDLED.pop(signum, None)
+
+
+def _signal_reason(returncode: int | None, spec: LaunchSpec | None = None, oom: bool = False) -> str:
+    if oom:
+        limit = f" (more than {spec.memory_mb} MiB)" if spec is not None and spec.memory_mb else ""
+        return f"it used too much memory{limit} and was stopped"
     if returncode is None:
         return "the program stopped answering"
-    if returncode < 0:
-        sig = -returncode
+    sig = spec.exit_signal(returncode) if spec is not None else (-returncode if returncode < 0 else None)
+    if sig is not None:
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         reasons = {
-            "SIGSEGV": "a crash inside a compiled library (segmentation fault)",
+            "SIGSEGV": "a crash inside a compiled library, or a recursion far too deep (segmentation fault)",
             "SIGKILL": "it was killed, most often for using too much memory",
             "SIGXCPU": "it used more CPU time than allowed",
             "SIGXFSZ": "it tried to write a file larger than allowed",
-            "SIGABRT": "a library aborted the program",
+            "SIGABRT": "a library aborted the program (often: it could not get more memory or threads)",
         }
         return reasons.get(name, f"it was stopped by signal {name}")
     return f"the program exited with status {returncode} (did your code call sys.exit or os._exit?)"
@@ -95,8 +137,11 @@ class Child:
         child_to_parent_r, child_to_parent_w = os.pipe()
         output_r, output_w = os.pipe()
         spec = launch_spec(policy, self.scratch, parent_to_child_r, child_to_parent_w)
+        self._spec = spec
         self.defences, self.missing = spec.defences, spec.missing
+        self.out_of_memory = False
         self.started = time.monotonic()
+        _install_handlers()
         try:
             self.process = subprocess.Popen(
                 spec.argv,
@@ -109,9 +154,16 @@ class Child:
                 start_new_session=True,
                 preexec_fn=spec.preexec_fn,
             )
+        except BaseException:
+            for fd in (parent_to_child_w, child_to_parent_r, output_r):
+                os.close(fd)
+            spec.release()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
         finally:
             for fd in (parent_to_child_r, child_to_parent_w, output_w):
                 os.close(fd)
+        _LIVE.add(self)
         self.output = CapturedOutput(output_r, policy.limits.output_kb * 1024)
         self._to_child = parent_to_child_w
         self._reader = protocol.FrameReader(child_to_parent_r)
@@ -130,8 +182,12 @@ class Child:
             raise self._crashed() from None
 
     def _crashed(self) -> ChildCrashed:
+        try:  # the pipe closed: give the process a moment to exit, so that its status is its own
+            self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
         self.kill()
-        return ChildCrashed(_signal_reason(self.process.returncode))
+        return ChildCrashed(_signal_reason(self.process.returncode, self._spec, self.out_of_memory))
 
     def _await_ready(self) -> None:
         if self._ready:
@@ -205,9 +261,12 @@ class Child:
             error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
             raw_trace = error.get("traceback")
             trace: list[Any] = raw_trace if type(raw_trace) is list else []
+            type_name, message = str(error.get("type", "Error"))[:100], str(error.get("message", ""))[:2000]
+            if type_name in ("MemoryError", "ResourceExhaustedError"):
+                message += f" (your code used too much memory: the limit is {self._spec.memory_mb} MiB)"
             raise LearnerError(
-                str(error.get("type", "Error"))[:100],
-                str(error.get("message", ""))[:2000],
+                type_name,
+                message,
                 [str(line)[:300] for line in trace[:8]],
                 str(error.get("phase", "call")),
             )
@@ -229,11 +288,14 @@ class Child:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+            self.out_of_memory = self._spec.out_of_memory()
+            self._spec.release()  # anything that escaped the process group: by cgroup and uid
             for fd in (self._to_child, self._from_child):
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+        _LIVE.discard(self)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def close(self) -> None:

@@ -19,16 +19,21 @@ import numpy as np
 
 from grader import protocol
 
-__all__ = ["main", "describe"]
+__all__ = ["main", "serve", "describe", "preload"]
 
 _BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 tf: Any = None
 
 
+def preload() -> None:
+    """Import the framework now (a zygote does this once, before forking children)."""
+    _import_framework()
+
+
 def _import_framework() -> None:
     """Pay the framework import up front, while the parent is still loading."""
     global tf
-    if _BACKEND == "tensorflow":
+    if tf is None and _BACKEND == "tensorflow":
         try:
             import tensorflow
 
@@ -118,10 +123,12 @@ def describe(value: Any) -> dict[str, Any]:
             walk(top)
 
         def shape(attr: str) -> list[Any] | None:
-            try:
-                return [None if d is None else int(d) for d in getattr(value, attr).shape]
-            except Exception:
-                return None
+            for getter in (lambda: getattr(value, attr).shape, lambda: getattr(value, attr + "_shape")):
+                try:
+                    return [None if d is None else int(d) for d in getter()]
+                except Exception:  # noqa: BLE001 - not built yet, or a learner's odd model
+                    continue
+            return None
 
         try:
             params = int(value.count_params())
@@ -135,7 +142,11 @@ def describe(value: Any) -> dict[str, Any]:
             "output_shape": shape("output"),
             "compiled": bool(getattr(value, "optimizer", None) is not None),
         }
-    return {"kind": "object", "repr": repr(value)[:200] if type(value).__repr__ else ""}
+    try:
+        text = repr(value)[:200]
+    except Exception:  # noqa: BLE001 - a learner object whose repr raises
+        text = ""
+    return {"kind": "object", "repr": text}
 
 
 def _to_plain(value: Any) -> Any:
@@ -241,9 +252,8 @@ def _seed(seed: int) -> None:
         tf.random.set_seed(seed)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    in_fd, out_fd = int(argv[0]), int(argv[1])
+def serve(in_fd: int, out_fd: int) -> int:
+    """Announce readiness, then answer requests until the parent closes the pipe."""
     _import_framework()
     protocol.write_frame(out_fd, {"ready": True, "backend": _BACKEND, "tensorflow": tf is not None})
     reader = protocol.FrameReader(in_fd, max_blobs=1 << 31)
@@ -258,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         reply, out = _serve(request, blobs, state)
         reply["id"] = request.get("id")
         protocol.write_frame(out_fd, reply, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return serve(int(argv[0]), int(argv[1]))
 
 
 if __name__ == "__main__":

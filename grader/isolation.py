@@ -1,0 +1,158 @@
+"""Command lines that confine a child: bubblewrap, unshare, a uid drop; and killing by uid.
+
+These are the building blocks of :mod:`grader.sandbox`, which decides which of
+them this machine supports. Nothing here starts a process, except the probe
+helper :func:`try_command`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import site
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["PACKAGE_DIR", "PROJECT_ROOT", "SANDBOX_LIB", "WORKDIR", "bwrap_argv", "unshare_argv",
+           "drop_argv", "worker_argv", "python_paths", "kill_uid", "try_command"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+SANDBOX_LIB = "/sandbox/lib"  # inside bwrap: holds a read-only `grader` package, nothing else
+WORKDIR = "/home/learner"  # inside bwrap: the child's working directory (a tmpfs)
+_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
+        "hosts", "alternatives", "os-release", "ssl")
+
+
+def worker_argv(in_fd: int, out_fd: int) -> list[str]:
+    """The child itself: the worker, reading requests on `in_fd` and answering on `out_fd`."""
+    return [sys.executable, "-s", "-m", "grader.worker", str(in_fd), str(out_fd)]
+
+
+def drop_argv(uid: int) -> list[str]:
+    """A prefix that switches to `uid` (real, effective and saved; no groups, no caps), then execs."""
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs"]
+    shim = ("import os,sys;u=int(sys.argv[1]);os.setgroups([]);os.setresgid(u,u,u);"
+            "os.setresuid(u,u,u);os.execv(sys.argv[2],sys.argv[2:])")
+    return [sys.executable, "-S", "-c", shim, str(uid)]
+
+
+def python_paths() -> list[str]:
+    """The Python install (and venv) to show read-only: never the project, never an ancestor of it."""
+    exe_prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, exe_prefix,
+                  *site.getsitepackages()}
+    chosen: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in candidates if p}, key=len):
+        if not os.path.isdir(path) or path in ("/", "/usr") or path.startswith("/usr/"):
+            continue
+        if any(path == c or path.startswith(c + "/") for c in chosen):
+            continue
+        if Path(path) == PROJECT_ROOT or Path(path) in PROJECT_ROOT.parents:
+            continue  # would show solutions/ and the hidden checks
+        chosen.append(path)
+    return chosen
+
+
+def bwrap_argv(bwrap: str, disk_bytes: int, env: dict[str, str], userns: bool, gpu: bool) -> list[str]:
+    """bubblewrap with fresh namespaces and a minimal, read-only view; ends with `--`.
+
+    `userns`: also a user namespace (needed when not root, or where no uid drop works);
+    the child is then uid 65534 inside it, without capabilities.
+    """
+    argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    if userns:
+        argv += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    made: set[str] = {"/"}
+    read_only = ["/usr"]
+
+    def parents(dest: str) -> None:
+        # bwrap would create missing parents as 0700 root: unreadable once the uid is dropped.
+        for ancestor in reversed(Path(dest).parents):
+            name = str(ancestor)
+            if name not in made and not any(name.startswith(r + "/") for r in read_only):
+                argv.extend(["--perms", "0755", "--dir", name])
+                made.add(name)
+
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        top = Path("/" + name)
+        if top.is_symlink():
+            argv += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            argv += ["--ro-bind", str(top), str(top)]
+    parents("/etc/-")
+    for name in _ETC:
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for path in python_paths():
+        parents(path)
+        argv += ["--ro-bind", path, path]
+        read_only.append(path)
+    grader_dest = f"{SANDBOX_LIB}/grader"
+    parents(grader_dest)
+    # Only the package, and with an empty tmpfs over checks/: the hidden checks stay invisible.
+    argv += ["--ro-bind", str(PACKAGE_DIR), grader_dest, "--tmpfs", f"{grader_dest}/checks"]
+    size = str(disk_bytes)
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--size", size, "--perms", "1777", "--tmpfs", "/tmp"]
+    parents(WORKDIR)
+    argv += ["--size", size, "--perms", "0777", "--tmpfs", WORKDIR, "--chdir", WORKDIR]
+    if gpu:
+        for device in sorted(Path("/dev").glob("nvidia*")):
+            argv += ["--dev-bind-try", str(device), str(device)]
+        argv += ["--ro-bind-try", "/sys", "/sys"]
+    for key, value in sorted(env.items()):
+        argv += ["--setenv", key, value]
+    return argv + ["--"]
+
+
+def unshare_argv(unshare: str, userns: bool) -> list[str]:
+    """util-linux unshare: new network, PID, IPC and UTS namespaces; the child dies with it.
+
+    `userns`: also a user namespace (needed when not root; as root where no uid drop works,
+    so that the child holds no capability over the host).
+    """
+    argv = [unshare, "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--ipc", "--uts"]
+    return argv + (["--user", "--map-root-user"] if userns else [])
+
+
+def kill_uid(uid: int, within_s: float = 2.0) -> None:
+    """SIGKILL every process whose real uid is `uid` (a child's own uid), until none is left."""
+    deadline = time.monotonic() + within_s
+    needle = f"\nUid:\t{uid}\t"
+    while time.monotonic() < deadline:
+        found = False
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/status") as status:
+                    if needle in status.read():
+                        found = True
+                        os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
+        if not found:
+            return
+        time.sleep(0.02)
+
+
+def try_command(argv: list[str], env: dict[str, str], preexec_fn=None) -> str:  # noqa: ANN001
+    """Run a probe; '' when it worked, else the last line of what went wrong."""
+    try:
+        done = subprocess.run(argv, env=env, cwd="/", capture_output=True, timeout=30,
+                              stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)[:200]
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return (lines[-1] if lines else f"exit status {done.returncode}")[:200]
