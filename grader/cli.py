@@ -186,3 +186,7 @@ def main() -> None:
         click.echo(f"grader: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("please report this with the command you ran", err=True)
         sys.exit(ExitCode.INTERNAL_ERROR)
+
+
+if __name__ == "__main__":
+    main()

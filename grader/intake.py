@@ -40,7 +40,7 @@ MAX_HASHED_FILE_BYTES = 8 * 1024 * 1024
 # Names in OUT that belong to the batch, never to a learner.
 RESERVED_NAMES = frozenset({"grades.csv", "summary.json", "summary.png"})
 
-_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_CHARS = re.compile(r"[^\w.-]+")
 
 
 class UnsafeSubmission(Exception):
@@ -89,7 +89,7 @@ def discover(submissions: Path) -> list[LearnerEntry]:
             entries.append(LearnerEntry(learner, path, "zip"))
         else:
             entries.append(LearnerEntry(learner, path, "junk", "not a folder or a .zip file"))
-    return sorted(entries, key=lambda e: e.learner)
+    return sorted(entries, key=lambda e: (e.learner.casefold(), e.learner))
 
 
 def _hash_file(digest: hashlib._Hash, path: Path) -> None:
@@ -159,7 +159,7 @@ def _check_archive(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, tupl
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise UnsafeSubmission(f"the zip holds a link ({info.filename!r}); it was not unpacked")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeSubmission(f"the zip holds a special file ({info.filename!r}); it was not unpacked")
         if info.flag_bits & 0x1:
             raise UnsafeSubmission("the zip is password-protected")
