@@ -166,9 +166,12 @@ class ChildCgroup:
 
     def join(self) -> None:
         """Move the calling process in (called from `preexec_fn`, before any limit drops)."""
-        pid = str(os.getpid())
+        self.add(os.getpid())
+
+    def add(self, pid: int) -> None:
+        """Move a process in (the parent does this for a child forked by a zygote)."""
         for _, path in self.dirs.values():
-            _write(path / "cgroup.procs", pid)
+            _write(path / "cgroup.procs", str(pid))
 
     def oom_killed(self) -> bool:
         """Whether the kernel killed something here for exceeding the memory cap."""

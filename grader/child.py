@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from grader import protocol
-from grader.sandbox import LaunchSpec, Policy, launch_spec
+from grader.isolation import pids_of_uid
+from grader.sandbox import LaunchSpec, Policy, launch_spec, zygote_launch
+from grader.zygote import Zygote, ZygoteError
 
-__all__ = ["Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
+__all__ = ["close_zygotes", "warm_zygote", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
 
 
 class LearnerError(Exception):
@@ -142,18 +144,24 @@ class Child:
         self.out_of_memory = False
         self.started = time.monotonic()
         _install_handlers()
+        zygote = warm_zygote(policy)
+        self.forked = zygote is not None
         try:
-            self.process = subprocess.Popen(
-                spec.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=output_w,
-                stderr=output_w,
-                cwd=spec.cwd,
-                env=spec.env,
-                pass_fds=(parent_to_child_r, child_to_parent_w),
-                start_new_session=True,
-                preexec_fn=spec.preexec_fn,
-            )
+            if zygote is not None:
+                self.process = _ForkedChild(zygote, parent_to_child_r, child_to_parent_w, output_w, spec)
+                self.defences = (*spec.defences, "fresh process forked from a warm zygote")
+            else:
+                self.process = subprocess.Popen(
+                    spec.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output_w,
+                    stderr=output_w,
+                    cwd=spec.cwd,
+                    env=spec.env,
+                    pass_fds=(parent_to_child_r, child_to_parent_w),
+                    start_new_session=True,
+                    preexec_fn=spec.preexec_fn,
+                )
         except BaseException:
             for fd in (parent_to_child_w, child_to_parent_r, output_r):
                 os.close(fd)
@@ -198,6 +206,8 @@ class Child:
             self.kill()
             raise ChildCrashed("the program printed something that is not a valid message")
         self._ready = True
+        if isinstance(self.process, _ForkedChild):
+            self.process.join_cgroup()  # before any learner code runs (it runs on the first call)
         load_reply = self._receive(time.monotonic() + 30, "loading your files")
         if load_reply.get("ok") is not True:
             self.kill()
@@ -280,16 +290,19 @@ class Child:
         """Stop the child and everything it started; remove its scratch directory."""
         if self.alive:
             self.alive = False
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if not isinstance(self.process, _ForkedChild):  # a forked child has no group of ours
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.out_of_memory = self._spec.out_of_memory()
+            self._spec.release()  # anything that escaped the process group: by cgroup and uid
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            self.out_of_memory = self._spec.out_of_memory()
-            self._spec.release()  # anything that escaped the process group: by cgroup and uid
+            if isinstance(self.process, _ForkedChild):
+                self.process.clean()
             for fd in (self._to_child, self._from_child):
                 try:
                     os.close(fd)
@@ -299,11 +312,72 @@ class Child:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def close(self) -> None:
-        """Ask the child to exit, then make sure it has."""
-        if self.alive and self._ready:
-            try:
-                protocol.write_frame(self._to_child, {"op": "exit"})
-                self.process.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """Stop the child: it holds nothing worth a clean exit, and TensorFlow exits slowly."""
         self.kill()
+
+
+class _ForkedChild:
+    """A learner child forked by a zygote, seen through the parts of `Popen` that `Child` uses."""
+
+    def __init__(self, zygote: Zygote, in_fd: int, out_fd: int, output_fd: int, spec: LaunchSpec) -> None:
+        self.zygote, self.spec = zygote, spec
+        self.ident = zygote.spawn(in_fd, out_fd, output_fd, spec.uid, spec.rlimits)
+        self.returncode: int | None = None
+
+    def join_cgroup(self) -> None:
+        if self.spec.cgroup is not None and self.spec.uid is not None:
+            for pid in pids_of_uid(self.spec.uid):
+                self.spec.cgroup.add(pid)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.returncode(self.ident, timeout if timeout is not None else 10.0)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self.wait(0.0)
+
+    def clean(self) -> None:
+        self.zygote.clean(self.ident)
+
+
+_ZYGOTES: dict[Policy, Zygote] = {}
+
+
+def warm_zygote(policy: Policy) -> Zygote | None:
+    """This process's zygote for `policy` (started on first use), or None to spawn instead."""
+    if not policy.warm or os.environ.get("GRADER_ZYGOTE", "1") == "0":
+        return None
+    zygote = _ZYGOTES.get(policy)
+    if zygote is not None and zygote.alive:
+        return zygote
+    if zygote is not None:
+        zygote.close()
+    home = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+    launch = zygote_launch(policy, home)
+    if launch is None:
+        shutil.rmtree(home, ignore_errors=True)
+        return None
+    try:
+        zygote = Zygote(launch.argv_prefix, launch.env, launch.cwd, launch.workdir, launch.wipe,
+                        policy.limits.startup_timeout_s)
+    except (ZygoteError, OSError):
+        shutil.rmtree(home, ignore_errors=True)
+        return None
+    _ZYGOTES[policy] = zygote
+    atexit.register(_close_zygote, policy, home)
+    return zygote
+
+
+def close_zygotes() -> None:
+    """Stop every zygote of this process (they also stop at exit and with their parent)."""
+    for policy in list(_ZYGOTES):
+        zygote = _ZYGOTES.pop(policy)
+        zygote.close()
+
+
+def _close_zygote(policy: Policy, home: Path) -> None:
+    zygote = _ZYGOTES.pop(policy, None)
+    if zygote is not None:
+        zygote.close()
+    shutil.rmtree(home, ignore_errors=True)

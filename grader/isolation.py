@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 __all__ = ["PACKAGE_DIR", "PROJECT_ROOT", "SANDBOX_LIB", "WORKDIR", "bwrap_argv", "unshare_argv",
-           "drop_argv", "worker_argv", "python_paths", "kill_uid", "try_command"]
+           "drop_argv", "worker_argv", "python_paths", "kill_uid", "pids_of_uid", "try_command"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -124,25 +124,34 @@ def unshare_argv(unshare: str, userns: bool) -> list[str]:
     return argv + (["--user", "--map-root-user"] if userns else [])
 
 
+def pids_of_uid(uid: int) -> list[int]:
+    """Every live process whose real uid is `uid` (zombies are dead already: left to be reaped)."""
+    needle, found = f"\nUid:\t{uid}\t", []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/status") as status:
+                    text = status.read()
+            except OSError:
+                continue
+            if needle in text and "\nState:\tZ" not in text:
+                found.append(int(entry.name))
+    return found
+
+
 def kill_uid(uid: int, within_s: float = 2.0) -> None:
     """SIGKILL every process whose real uid is `uid` (a child's own uid), until none is left."""
     deadline = time.monotonic() + within_s
-    needle = f"\nUid:\t{uid}\t"
     while time.monotonic() < deadline:
-        found = False
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
+        pids = pids_of_uid(uid)
+        if not pids:
+            return
+        for pid in pids:
             try:
-                with open(f"/proc/{entry.name}/status") as status:
-                    if needle in status.read():
-                        found = True
-                        os.kill(int(entry.name), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 continue
-        if not found:
-            return
-        time.sleep(0.02)
+        time.sleep(0.01)
 
 
 def try_command(argv: list[str], env: dict[str, str], preexec_fn=None) -> str:  # noqa: ANN001

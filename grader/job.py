@@ -159,7 +159,7 @@ def _run(files: SubmissionFiles, exercises: tuple[Exercise, ...], job: GradeJob,
         limits = replace(limits, call_timeout_s=job.call_timeout_s)
     if job.memory_mb is not None:
         limits = replace(limits, memory_mb=job.memory_mb)
-    policy = Policy(isolate=True, limits=limits)
+    policy = Policy(isolate=True, limits=limits, warm=True)
     session = _BudgetedSession(files, policy, deadline)
     _ACTIVE.append(session)
     try:

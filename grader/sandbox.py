@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader import cgroups
 from grader.isolation import (
@@ -46,7 +47,8 @@ from grader.isolation import (
     worker_argv,
 )
 
-__all__ = ["Limits", "Policy", "LaunchSpec", "launch_spec", "describe_defences", "Machine", "probe_machine"]
+__all__ = ["Limits", "Policy", "LaunchSpec", "launch_spec", "describe_defences", "Machine", "probe_machine",
+           "ZygoteLaunch", "zygote_launch", "apply_rlimits"]
 
 UID_BASE = 1_900_000_000  # children get uids from here on: no passwd entry, nothing owned
 _KEEP_ENV = ("LANG", "LC_ALL", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES",
@@ -76,6 +78,7 @@ class Policy:
 
     isolate: bool = False
     limits: Limits = field(default_factory=Limits)
+    warm: bool = False  # fork children from a zygote that has imported TensorFlow (batches)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class LaunchSpec:
     cgroup: cgroups.ChildCgroup | None = None
     wrapped: bool = False  # argv[0] is bwrap/unshare: exit status 128+N means "killed by signal N"
     memory_mb: int = 0
+    rlimits: tuple[tuple[str, int, int], ...] = ()
 
     def exit_signal(self, returncode: int | None) -> int | None:
         """The signal that ended the learner's process, seen through a wrapper's exit status."""
@@ -248,32 +252,77 @@ def describe_defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]
     return tuple(active), tuple(missing)
 
 
-def _preexec(limits: Limits, cgroup: cgroups.ChildCgroup | None, address_space: int | None,
-             nproc: bool, drop_uid: int | None) -> Callable[[], None]:
-    """Runs in the forked child before exec: join the cgroup, set rlimits, maybe drop the uid."""
+def _rlimit_table(limits: Limits, address_space: int | None, nproc: bool) -> tuple[tuple[str, int, int], ...]:
+    """(resource name, soft, hard) for every rlimit a child gets."""
     memory = limits.memory_mb * _MiB
-    caps = [(resource.RLIMIT_CPU, limits.cpu_s, limits.cpu_s + 5),
-            (resource.RLIMIT_DATA, memory, memory),
-            (resource.RLIMIT_FSIZE, limits.file_size_mb * _MiB, limits.file_size_mb * _MiB),
-            (resource.RLIMIT_CORE, 0, 0)]
+    caps = [("RLIMIT_CPU", limits.cpu_s, limits.cpu_s + 5),
+            ("RLIMIT_DATA", memory, memory),
+            ("RLIMIT_FSIZE", limits.file_size_mb * _MiB, limits.file_size_mb * _MiB),
+            ("RLIMIT_CORE", 0, 0)]
     if address_space is not None:
-        caps.append((resource.RLIMIT_AS, address_space, address_space))
+        caps.append(("RLIMIT_AS", address_space, address_space))
     if nproc:
-        caps.append((resource.RLIMIT_NPROC, limits.processes, limits.processes))
+        caps.append(("RLIMIT_NPROC", limits.processes, limits.processes))
+    return tuple(caps)
+
+
+def apply_rlimits(table: tuple[tuple[str, int, int], ...] | list[list[Any]]) -> None:
+    """Set the rlimits of the calling process (a child, before it runs learner code)."""
+    for name, soft, hard in table:
+        try:
+            resource.setrlimit(getattr(resource, str(name)), (int(soft), int(hard)))
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _preexec(table: tuple[tuple[str, int, int], ...], cgroup: cgroups.ChildCgroup | None,
+             drop_uid: int | None) -> Callable[[], None]:
+    """Runs in the forked child before exec: join the cgroup, set rlimits, maybe drop the uid."""
     drop = _drop_now(drop_uid) if drop_uid is not None else None
 
     def apply() -> None:
         if cgroup is not None:
             cgroup.join()
-        for which, soft, hard in caps:
-            try:
-                resource.setrlimit(which, (soft, hard))
-            except (ValueError, OSError):
-                pass
+        apply_rlimits(table)
         if drop is not None:
             drop()
 
     return apply
+
+
+@dataclass(frozen=True)
+class ZygoteLaunch:
+    """How to start a warm zygote in the same sandbox a child would get."""
+
+    argv_prefix: list[str]
+    env: dict[str, str]
+    cwd: str
+    workdir: str  # where children's scratch directories go, as the zygote sees it
+    wipe: tuple[str, ...]  # private folders to empty between learners
+
+
+def zygote_launch(policy: Policy, scratch: Path) -> ZygoteLaunch | None:
+    """The sandbox for a zygote, or None where forking from one would let learners meet.
+
+    Learners forked from one zygote share its namespaces and filesystem view one
+    after another, so each must get its own uid (killed and swept after it) and
+    the zygote must be able to give it one.
+    """
+    machine = probe_machine() if policy.isolate else _local_machine()
+    mode, own_uid, _, _ = _plan(policy, machine)
+    if policy.isolate and not own_uid:
+        return None
+    if mode == "bwrap":
+        assert machine.bwrap is not None
+        env = _child_env(WORKDIR, "/tmp", SANDBOX_LIB)
+        prefix = bwrap_argv(machine.bwrap, policy.limits.disk_mb * _MiB, env, False, machine.gpu)
+        return ZygoteLaunch(prefix, env, str(scratch), WORKDIR, ("/tmp", "/dev/shm"))
+    env = _child_env(str(scratch), str(scratch), str(PROJECT_ROOT))
+    prefix = []
+    if mode == "unshare" and machine.unshare:
+        prefix = unshare_argv(machine.unshare, userns=False)
+    os.chmod(scratch, 0o755)
+    return ZygoteLaunch(prefix, env, str(scratch), str(scratch), ())
 
 
 def launch_spec(policy: Policy, scratch: Path, in_fd: int, out_fd: int) -> LaunchSpec:
@@ -306,12 +355,14 @@ def launch_spec(policy: Policy, scratch: Path, in_fd: int, out_fd: int) -> Launc
             os.chown(scratch, uid, uid)
             os.chmod(scratch, 0o700)
     drop_in_preexec = uid if mode == "plain" else None
+    rlimits = _rlimit_table(limits, backstop, uid is not None)
     argv = prefix + (drop_argv(uid) if uid is not None and mode != "plain" else [])
     return LaunchSpec(
         argv=argv + worker_argv(in_fd, out_fd),
         env=env,
         cwd=str(scratch),
-        preexec_fn=_preexec(limits, cgroup, backstop, uid is not None, drop_in_preexec),
+        preexec_fn=_preexec(rlimits, cgroup, drop_in_preexec),
+        rlimits=rlimits,
         defences=tuple(active),
         missing=tuple(missing),
         uid=uid,

@@ -183,10 +183,13 @@ def _to_arguments(value: Any, tensors: bool) -> Any:
 
 
 def _learner_traceback(exc: BaseException, filenames: set[str]) -> list[str]:
+    """Only the learner's own frames: the grader's are noise to them."""
     frames = traceback.extract_tb(exc.__traceback__)
-    mine = [f for f in frames if f.filename in filenames]
-    chosen = mine or frames[-1:]
-    return [f'File "{f.filename}", line {f.lineno}, in {f.name}: {f.line or ""}'.rstrip() for f in chosen]
+    lines = [f'File "{f.filename}", line {f.lineno}, in {f.name}: {f.line or ""}'.rstrip()
+             for f in frames if f.filename in filenames]
+    if isinstance(exc, SyntaxError) and exc.filename in filenames:
+        lines.append(f'File "{exc.filename}", line {exc.lineno}: {(exc.text or "").strip()}')
+    return lines
 
 
 def _error(exc: BaseException, phase: str, filenames: set[str]) -> dict[str, Any]:
