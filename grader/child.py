@@ -146,6 +146,7 @@ class Child:
         _install_handlers()
         zygote = warm_zygote(policy)
         self.forked = zygote is not None
+        self.process: subprocess.Popen[bytes] | _ForkedChild
         try:
             if zygote is not None:
                 self.process = _ForkedChild(zygote, parent_to_child_r, child_to_parent_w, output_w, spec)

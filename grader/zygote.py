@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             _reply(sock, {"pid": pid})
         elif op == "wait":
             deadline = time.monotonic() + float(request.get("timeout", 1.0))
-            pid = children.get(ident)
-            while pid is not None and ident not in statuses:
-                done, status = os.waitpid(pid, os.WNOHANG)
+            waiting = children.get(ident)
+            while waiting is not None and ident not in statuses:
+                done, status = os.waitpid(waiting, os.WNOHANG)
                 if done:
                     statuses[ident] = os.waitstatus_to_exitcode(status)
                 elif time.monotonic() > deadline:
@@ -125,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                     time.sleep(0.01)
             _reply(sock, {"returncode": statuses.get(ident)})
         elif op == "clean":
-            pid = children.pop(ident, None)
-            if pid is not None and ident not in statuses:
+            finished = children.pop(ident, None)
+            if finished is not None and ident not in statuses:
                 try:  # the parent has killed it: reap it so that no zombie stays
-                    os.waitpid(pid, 0)
+                    os.waitpid(finished, 0)
                 except ChildProcessError:
                     pass
             statuses.pop(ident, None)
@@ -181,7 +181,7 @@ class Zygote:
                 if not chunk:
                     raise ZygoteError("the zygote exited")
                 self._buffer += chunk
-        except (OSError, socket.timeout) as exc:
+        except (TimeoutError, OSError) as exc:
             raise ZygoteError(f"the zygote did not answer ({exc})") from None
         line, _, self._buffer = self._buffer.partition(b"\n")
         return json.loads(line)

@@ -6,7 +6,7 @@ import os
 import shutil
 import textwrap
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

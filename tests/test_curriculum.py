@@ -326,7 +326,7 @@ def test_ex04_layers(sol):
 
     params = sol.ex04.init_params([784, 128, 10], seed=0)
     assert [tuple(W.shape) + tuple(b.shape) for W, b in params] == [(784, 128, 128), (128, 10, 10)]
-    for (W, b), fan_in in zip(params, (784, 128)):
+    for (W, b), fan_in in zip(params, (784, 128), strict=True):
         assert W.dtype == tf.float32 and b.dtype == tf.float32
         assert not np.any(as_numpy(b))
         assert abs(as_numpy(W).std() * np.sqrt(fan_in) - 1.0) < 0.1
