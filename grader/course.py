@@ -17,7 +17,7 @@ class Exercise:
     id: str
     module: str
     title: str
-    needs_tensorflow_in_parent: bool = False
+    needs_tensorflow_in_parent: bool = False  # its hidden checks run tf.GradientTape here
 
     @property
     def filename(self) -> str:

@@ -266,12 +266,24 @@ def _ex05() -> dict[str, Any]:
     }
 
 
+def _ex06() -> dict[str, Any]:
+    """tf.GradientTape on the public ex06 inputs (with and without the sigmoid's derivative)."""
+    from grader.checks.public import test_ex06_backprop as checks
+
+    tapes = {}
+    for flag in (True, False):
+        loss, grads = checks.compute_tape(checks.PARAMS, checks.X, checks.Y, flag)
+        tapes[checks.tape_key(checks.PARAMS, checks.X, checks.Y, flag)] = {"loss": loss, **grads}
+    return {"tapes": tapes}
+
+
 BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "ex01": _ex01,
     "ex02": _ex02,
     "ex03": _ex03,
     "ex04": _ex04,
     "ex05": _ex05,
+    "ex06": _ex06,
 }
 
 

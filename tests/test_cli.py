@@ -69,3 +69,18 @@ def test_list_shows_points_and_file_state():
     completed = run_grader("list", "--dir", "exercises")
     assert completed.returncode == 0, completed.stderr
     assert "ex08" in completed.stdout and "to do" in completed.stdout
+
+
+def test_public_checks_leave_tensorflow_out_of_the_parent():
+    """A learner's `grader check` costs one TensorFlow import (the child's), not two."""
+    script = (
+        "import sys; from pathlib import Path; from grader.course import EXERCISES;"
+        "from grader.runner import run_checks; from grader.submission import load_submission;"
+        "r = run_checks(load_submission(Path('solutions')), tuple(e for e in EXERCISES if e.id != 'ex08'));"
+        "assert r.points == r.max_points > 0, r.to_dict();"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True,
+                               text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split() == ["False", "False"]

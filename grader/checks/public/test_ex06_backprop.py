@@ -13,6 +13,9 @@ feedback names the mistake.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,13 +60,38 @@ def make_problem(rng: np.random.Generator, m: int, n: int, h: int, k: int,
         y.astype(np.int32)
 
 
+def tape_key(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, sigmoid_derivative: bool) -> str:
+    """A fingerprint of one tape problem, to find it among the stored tapes."""
+    digest = hashlib.sha256(b"1" if sigmoid_derivative else b"0")
+    for array in (*(params[key] for key in KEYS), x, y):
+        digest.update(str(array.shape).encode() + np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:24]
+
+
+_STORED = Path(__file__).with_name("expected_ex06.json")
+
+
 def tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
          sigmoid_derivative: bool = True) -> tuple[float, dict[str, np.ndarray]]:
     """Loss and gradients by tf.GradientTape on the exercise's graph, in float64.
 
     With `sigmoid_derivative=False` the sigmoid passes gradients through unchanged
     (dL1 = dS): what a backward pass without the S * (1 - S) factor computes.
+    The tapes of the fixed public inputs are stored in expected_ex06.json (made by
+    `python -m grader.fixtures ex06`, by this same function), so that a learner's
+    `grader check` needs no TensorFlow in this process.
     """
+    if _STORED.exists():
+        stored = json.loads(_STORED.read_text()).get("tapes", {}).get(
+            tape_key(params, x, y, sigmoid_derivative))
+        if stored is not None:
+            return float(stored["loss"]), {key: np.asarray(stored[key], np.float64) for key in KEYS}
+    return compute_tape(params, x, y, sigmoid_derivative)
+
+
+def compute_tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
+                 sigmoid_derivative: bool = True) -> tuple[float, dict[str, np.ndarray]]:
+    """`tape`, always computed with TensorFlow."""
     import tensorflow as tf
 
     variables = {key: tf.Variable(value.astype(np.float64)) for key, value in params.items()}
