@@ -151,6 +151,7 @@ class _PointsCollector:
 
 def _pytest_args(paths: list[str]) -> list[str]:
     return ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
             "--import-mode=importlib", "-c", str(CHECKS_DIR / "pytest.ini"),
             "--rootdir", str(CHECKS_DIR), "-W", "ignore", *paths]
 

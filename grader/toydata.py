@@ -28,10 +28,10 @@ __all__ = ["RECOMMENDED_FIT", "SPIRAL_TURNS", "two_spirals"]
 SPIRAL_TURNS = 1.0
 
 # Settings for the exercise-7 solution's fit(x, y, seed=..., **RECOMMENDED_FIT)
-# on two_spirals(400, seed). Measured for seeds 0..4: at least 95 % training
-# accuracy for every seed, in a few seconds on a 2-core CPU (see
-# tests/test_curriculum.py).
-RECOMMENDED_FIT = {"hidden": 32, "lr": 5.0, "steps": 1000}
+# on two_spirals(400, seed). Measured for seeds 0..4 and 100..104: 97-98.5 %
+# training accuracy after 500 steps (99 % after 1000), 0.35 s on a 2-core CPU
+# (see tests/test_curriculum.py). Every grading run trains twice, so steps count.
+RECOMMENDED_FIT = {"hidden": 32, "lr": 5.0, "steps": 500}
 
 
 def two_spirals(n: int = 400, seed: int = 0, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
