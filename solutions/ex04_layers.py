@@ -70,7 +70,7 @@ def forward(
     Result: float32 tf.Tensor, shape (m, n_L), the output of the last layer.
     """
     output = x
-    for (W, b), activation in zip(params, activations, strict=True):
+    for (W, b), activation in zip(params, activations):
         output = dense(output, W, b, activation)
     return output
 
