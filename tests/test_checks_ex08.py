@@ -37,7 +37,8 @@ def test_solution_gets_full_marks(grade):
 
 @pytest.mark.slow
 def test_a_weak_model_gets_partial_credit_with_its_accuracy(grade):
-    weak = mistake(("HIDDEN_UNITS = 512", "HIDDEN_UNITS = 32\nEPOCHS = 1\nBATCH_SIZE = 128"))
+    weak = mistake(("HIDDEN_UNITS = 512", "HIDDEN_UNITS = 32"), ("EPOCHS = 6", "EPOCHS = 1"),
+                   ("BATCH_SIZE = 256", "BATCH_SIZE = 128"))
     result = grade("ex08", weak)
     hidden = [t for t in result.tests if t.visibility == "hidden"]
     earned = sum(t.points for t in hidden)
