@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from grader.course import PROJECT_ROOT, find_exercise
-from grader.outcomes import ExerciseResult
+from grader.outcomes import ExerciseResult, Status
 from grader.runner import RunOptions, run_checks
 from grader.submission import load_submission
 
@@ -50,6 +50,21 @@ def grade(tmp_path: Path) -> Callable[..., ExerciseResult]:
         return result.exercises[0]
 
     return run
+
+
+def apply_mistake(source: str, *replacements: tuple[str, str]) -> str:
+    """`source` with some lines changed, as a learner's mistake; each original must be there."""
+    for old, new in replacements:
+        assert old in source, f"the solution no longer contains {old!r}"
+        source = source.replace(old, new)
+    return source
+
+
+def failed_feedback(result: ExerciseResult, words: str, visibility: str = "public") -> str:
+    """The feedback of the check whose title contains `words`; that check must have failed."""
+    [test] = [t for t in result.tests if words in t.name and t.visibility == visibility]
+    assert test.status is Status.FAILED, feedback_of(result)
+    return test.feedback
 
 
 def feedback_of(result: ExerciseResult) -> str:

@@ -3,7 +3,7 @@ and typical mistakes fail with feedback that names them."""
 
 from __future__ import annotations
 
-from conftest import feedback_of, solution_source, stub_source
+from conftest import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.outcomes import Status
 
@@ -11,19 +11,10 @@ SOLUTION = solution_source("ex02")
 
 
 def mistake(*replacements: tuple[str, str]) -> str:
-    """The solution with some lines changed; each original must be there."""
-    source = SOLUTION
-    for old, new in replacements:
-        assert old in source, f"the solution no longer contains {old!r}"
-        source = source.replace(old, new)
-    return source
+    return apply_mistake(SOLUTION, *replacements)
 
 
-def feedback(result, words: str, visibility: str = "public") -> str:
-    """The feedback of the check whose title contains `words`; it must have failed."""
-    [test] = [t for t in result.tests if words in t.name and t.visibility == visibility]
-    assert test.status is Status.FAILED, feedback_of(result)
-    return test.feedback
+feedback = failed_feedback
 
 
 def test_solution_gets_full_marks(grade):

@@ -3,7 +3,7 @@ typical mistakes fail with feedback that names them, and the shortcuts are caugh
 
 from __future__ import annotations
 
-from conftest import feedback_of, solution_source, stub_source
+from conftest import failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.outcomes import Status
 
@@ -19,11 +19,7 @@ def mistake(*replacements: tuple[str, str]) -> str:
     return source
 
 
-def feedback(result, words: str, visibility: str = "public") -> str:
-    """The feedback of the check whose title contains `words`; it must have failed."""
-    [test] = [t for t in result.tests if words in t.name and t.visibility == visibility]
-    assert test.status is Status.FAILED, feedback_of(result)
-    return test.feedback
+feedback = failed_feedback
 
 
 def passed(result, words: str) -> bool:

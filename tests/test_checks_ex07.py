@@ -4,7 +4,7 @@ ex06, so every run gets the ex06 solution next to it."""
 
 from __future__ import annotations
 
-from conftest import feedback_of, solution_source, stub_source
+from conftest import failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.outcomes import Status
 
@@ -17,11 +17,7 @@ def mistake(old: str, new: str) -> str:
     return SOLUTION.replace(old, new)
 
 
-def feedback_for(result, words: str, visibility: str = "public") -> str:
-    """The feedback of the check whose title contains `words` (it must have failed)."""
-    [test] = [t for t in result.tests if words in t.name and t.visibility == visibility]
-    assert test.status is Status.FAILED, feedback_of(result)
-    return test.feedback
+feedback_for = failed_feedback
 
 
 def test_solution_gets_full_marks(grade):

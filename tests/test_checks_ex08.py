@@ -5,7 +5,7 @@ hidden full-training score gives partial credit below 98 %."""
 from __future__ import annotations
 
 import pytest
-from conftest import feedback_of, solution_source, stub_source
+from conftest import apply_mistake, feedback_of, solution_source, stub_source
 
 from grader.checks.hidden.test_ex08_mnist_mlp import training_settings
 from grader.checks.public.test_ex08_mnist_mlp import learner_constant
@@ -15,11 +15,7 @@ SOLUTION = solution_source("ex08")
 
 
 def mistake(*replacements: tuple[str, str]) -> str:
-    source = SOLUTION
-    for old, new in replacements:
-        assert old in source, f"the solution no longer contains {old!r}"
-        source = source.replace(old, new)
-    return source
+    return apply_mistake(SOLUTION, *replacements)
 
 
 def check(result, words: str):
