@@ -110,12 +110,24 @@ def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
 
 
 def _import_in_background(module: str) -> None:
+    """Import `module` in a thread, with TensorFlow's start-up log lines kept off the terminal."""
     import importlib
     import os
     import threading
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
+    def quietly() -> None:
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # the check that needs it will say so
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
+
+    threading.Thread(target=quietly, daemon=True).start()
 
 
 @cli.command(name="list")
