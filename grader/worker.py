@@ -149,8 +149,10 @@ def describe(value: Any) -> dict[str, Any]:
     return {"kind": "object", "repr": text}
 
 
-def _to_plain(value: Any) -> Any:
-    """Turn framework tensors into numpy arrays before encoding."""
+def _to_plain(value: Any, depth: int = 0) -> Any:
+    """Turn framework tensors into numpy arrays before encoding (as deep as the protocol goes)."""
+    if depth > protocol.MAX_DEPTH:
+        return value  # encode_value refuses it with "nested too deeply"
     if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)):
         array = value.numpy()
         if value.dtype == tf.string:
@@ -164,9 +166,9 @@ def _to_plain(value: Any) -> Any:
     if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
         return np.asarray(value).view(np.ndarray)
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_to_plain(v) for v in value)
+        return type(value)(_to_plain(v, depth + 1) for v in value)
     if type(value) is dict:
-        return {k: _to_plain(v) for k, v in value.items()}
+        return {k: _to_plain(v, depth + 1) for k, v in value.items()}
     return value
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from grader.child import close_zygotes, warm_zygote
 from grader.course import find_exercise
-from grader.isolation import pids_of_uid
 from grader.outcomes import Status
 from grader.runner import RunOptions, run_checks
 from grader.sandbox import Limits, Policy
@@ -120,9 +119,32 @@ def test_a_crash_is_reported_with_its_signal_and_leaves_no_process(tmp_path):
     assert "segmentation fault" in feedback
     zygote = warm_zygote(POLICY)
     assert zygote is not None and zygote.alive
-    uids = {int(line.split()[1]) for pid in os.listdir("/proc") if pid.isdigit()
-            for line in _status_lines(pid) if line.startswith("Uid:")}
-    assert all(pids_of_uid(uid) == [] for uid in uids if uid >= 1_900_000_000)
+    learner_processes = [pid for pid in _descendants(zygote.process.pid) if _uid(pid) >= 1_900_000_000]
+    assert learner_processes == [], "a learner's process outlived its crash"
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below `root` (by parent pid, as the host sees them)."""
+    parents: dict[int, int] = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            for line in _status_lines(pid):
+                if line.startswith("PPid:"):
+                    parents[int(pid)] = int(line.split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def _uid(pid: int) -> int:
+    for line in _status_lines(str(pid)):
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    return -1
 
 
 def _status_lines(pid: str) -> list[str]:
@@ -130,3 +152,24 @@ def _status_lines(pid: str) -> list[str]:
         return Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return []
+
+
+def test_a_learner_cannot_poison_the_workdir_or_ipc_of_the_next(tmp_path):
+    """ex03_poisons_next_learner: pre-made scratch folders, a junk file, System V IPC."""
+    marker = "poison" + uuid.uuid4().hex[:10]
+    hostile = Path(__file__).parent / "hostile" / "ex03_poisons_next_learner.py"
+    _grade(tmp_path / "a", hostile.read_text().replace("@@MARKER@@", marker))
+    looker = solution_source("ex03").replace(
+        RELU,
+        RELU + '''
+    import os
+    foreign = [n for n in os.listdir("/home/learner") if n.startswith(("learner-", "poison"))
+               and os.path.join("/home/learner", n) != os.getcwd()]
+    ipc = [line.split()[:2] for kind in ("shm", "msg")
+           for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]]
+    if foreign or ipc:
+        raise RuntimeError(f"POISONED {foreign} {ipc}")
+''')
+    after = _grade(tmp_path / "b", looker)
+    exercise = after.exercises[0]
+    assert exercise.points == exercise.max_points > 0, [t.feedback for t in exercise.tests]
