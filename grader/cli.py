@@ -105,7 +105,7 @@ def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
 
         from grader.report import render_terminal
 
-        render_terminal(result, Console(highlight=False), reveal_hidden=True)
+        render_terminal(result, Console(highlight=False, soft_wrap=True), reveal_hidden=True)
     sys.exit(ExitCode.OK if result.all_passed else ExitCode.CHECKS_FAILED)
 
 
