@@ -49,8 +49,14 @@ def show(value: Any, limit: int = 160) -> str:
             text = np.array2string(value, separator=", ")
         text = " ".join(text.split())
         if value.ndim:
-            return f"{text[:limit]} (shape {tuple(value.shape)}, {value.dtype})"
+            dtype = "string" if value.dtype.kind in "USO" else str(value.dtype)
+            return f"{text[:limit]} (shape {tuple(value.shape)}, {dtype})"
         return text[:limit]
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (np.ndarray, Handle)) for v in value):
+        kind = type(value).__name__
+        parts = [f"shape {tuple(v.shape)}" if isinstance(v, np.ndarray) else show(v, 40) for v in value]
+        text = f"a {kind} of {len(value)} items: " + ", ".join(parts)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -60,3 +60,11 @@ def test_wrong_shape_and_dtype_repr_are_named(grade):
     text = feedback(result, "rank-0 scalar")
     assert "<dtype: 'float32'>" in text and "t.dtype.name" in text
     assert result.points == 2 + 2  # make_vector and make_matrix still earn their points
+
+
+def test_string_tensors_are_shown_as_string_not_numpy_codes(grade):
+    result = grade("ex01", mistake(("return tf.constant(characters, dtype=tf.string)",
+                                    "return tf.constant(characters[:5], dtype=tf.string)")),
+                   hidden=False)
+    text = failed_feedback(result, "make_vector")
+    assert "string)" in text and "<U" not in text, text

@@ -58,3 +58,12 @@ def test_missing_activation_and_late_bias_are_named(grade):
     assert "without the activation" in feedback(result, "neuron_sum applies")
     text = feedback(result, "neuron_matmul applies")
     assert "bias was added after the activation" in text and "add b first" in text
+
+
+def test_matmul_without_transpose_fails_with_a_shape_hint_not_an_error(grade):
+    result = grade("ex02", mistake(("weighted_sum = tf.matmul(x, weights_as_column) + b",
+                                    "weighted_sum = tf.matmul(x, w) + b")))
+    text = failed_feedback(result, "neuron_matmul with the identity")
+    assert "mismatched shapes" in text and "tf.transpose(w)" in text, text
+    assert "function_node" not in text and "[Op:" not in text, text
+    assert failed_feedback(result, "neuron_matmul on random", "hidden")

@@ -91,3 +91,11 @@ def test_aliased_import_is_caught(grade):
     text = feedback(result, "tanh(x) lies")
     assert "uses tf.math.tanh" in text and "not allowed" in text
     assert passed(result, "relu(x) = max") and passed(result, "softmax of a (3, 4) batch")
+
+
+def test_tanh_sign_hint_gives_a_formula_that_stays_finite(grade):
+    result = grade("ex03", mistake(("return 2.0 * sigmoid(2.0 * x) - 1.0",
+                                    "return 1.0 - 2.0 * sigmoid(2.0 * x)")))
+    text = failed_feedback(result, "tanh(x) lies")
+    assert "-tanh(x): a sign error" in text, text
+    assert "2 * sigmoid(2x) - 1" in text and "(1 - exp(-2x))" not in text, text

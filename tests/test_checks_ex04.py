@@ -88,3 +88,13 @@ def test_transposed_weight_shapes_are_named(grade):
     ))
     text = feedback(result, "W (n_in, n_out) float32")
     assert "transposed" in text and "(300, 200)" in text
+
+
+def test_transposed_weights_that_cannot_multiply_fail_with_a_shape_hint(grade):
+    result = grade("ex04", mistake((DENSE, "return activation(tf.matmul(x, W, transpose_b=True) + b)")))
+    for words, visibility in (("dense(x, W, b, identity)", "public"), ("forward through 1, 2", "public"),
+                              ("dense on random", "hidden")):
+        text = failed_feedback(result, words, visibility)
+        assert "raised an error about mismatched shapes" in text, text
+        assert "no transpose" in text and "function_node" not in text, text
+    assert not any(t.status is Status.ERROR for t in result.tests), feedback_of(result)

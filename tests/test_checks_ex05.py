@@ -93,3 +93,14 @@ def test_ignored_axis_late_shift_sign_and_dtype_are_named(grade):
     assert "minus sign is missing" in feedback(result, "mean negative log-likelihood")
     text = feedback(result, "float64 inputs in float64")
     assert "dtype float32" in text and "float64" in text
+
+
+def test_unnamed_wrong_values_still_say_what_to_try(grade):
+    result = grade("ex05", mistake(
+        ("return tf.squeeze(maximum, axis=axis) + tf.math.log(total)", "return tf.math.log(total)"),
+        ("    shifted = x - tf.reduce_max(x, axis=-1, keepdims=True)\n    return shifted - tf.math.log",
+         "    return x - logsumexp(x)[..., None]\n    shifted = x\n    return shifted - tf.math.log")))
+    text = failed_feedback(result, "logsumexp stays finite")
+    assert "has the wrong values" in text and "try:" in text and "m + log(sum(exp(x - m)))" in text, text
+    hidden = failed_feedback(result, "cross_entropy of random", "hidden")
+    assert "try:" in hidden and "log_softmax" in hidden, hidden

@@ -92,3 +92,17 @@ def backward(params, cache):
     assert gradient_checks and all(t.status is Status.FAILED for t in gradient_checks)
     assert all("GradientTape" in t.feedback for t in gradient_checks)
     assert result.points == 3  # the loss (2) and the shapes (1) are still right
+
+
+def test_forward_points_do_not_depend_on_backward(grade):
+    unfinished = mistake(('    x, S, P, y = cache["x"], cache["S"], cache["P"], cache["y"]\n',
+                          '    raise NotImplementedError\n    x, S, P, y = cache["x"], cache["S"], cache["P"], cache["y"]\n'))
+    result = grade("ex06", unfinished, hidden=False)
+    assert statuses(result)["forward returns the mean cross-entropy loss of the batch"] is Status.PASSED, \
+        feedback_of(result)
+    as_list = mistake(('return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}', "return [dW1, db1, dW2, db2]"))
+    result = grade("ex06", as_list, hidden=False)
+    assert statuses(result)["forward returns the mean cross-entropy loss of the batch"] is Status.PASSED, \
+        feedback_of(result)
+    text = failed_feedback(result, "one gradient per parameter")
+    assert "a list of 4 items: shape (3, 5), shape (5,)" in text and "array(" not in text, text

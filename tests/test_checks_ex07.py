@@ -75,3 +75,11 @@ def test_fit_dropping_the_update_is_named(grade):
                                                            "hidden")
     assert "did not go down" in feedback_for(result, "loss goes down")
     assert "right" in feedback_for(result, "95 % accuracy")
+
+
+def test_a_bias_gradient_from_ex06_with_one_row_per_example_is_traced_to_ex06(grade):
+    ex06 = solution_source("ex06").replace("db2 = tf.reduce_sum(dL2, axis=0)", "db2 = dL2")
+    result = grade("ex07", SOLUTION, extra={"ex06": ex06}, hidden=False)
+    text = feedback_for(result, "fit reaches")
+    assert "params['b2'] from fit has the wrong shape" in text, text
+    assert "exercise-6 backward" in text and "axis=0" in text, text

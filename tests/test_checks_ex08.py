@@ -106,3 +106,15 @@ def test_training_settings_are_read_without_running_the_file():
     assert training_settings("def f(:\n") == (10, 128)
     assert learner_constant("EPOCHS = 4\nEPOCHS = 7\n", "EPOCHS", 10, 1, 10) == 7  # the last wins
     assert learner_constant("if True:\n    EPOCHS = 2\n", "EPOCHS", 10, 1, 10) == 10  # top level only
+
+
+def test_a_convolution_scores_no_accuracy_step(grade):
+    result = grade("ex08", mistake((
+        '    x = keras.layers.Flatten(name="flatten")(x)\n',
+        '    x = keras.layers.Reshape((28, 28, 1))(x)\n'
+        '    x = keras.layers.Conv2D(2, 3, strides=3, activation="relu")(x)\n'
+        '    x = keras.layers.Flatten(name="flatten")(x)\n',
+    )))
+    steps = [t for t in result.tests if t.visibility == "hidden"]
+    assert steps and all(t.status is Status.FAILED and t.points == 0 for t in steps), feedback_of(result)
+    assert all("counts only for an MLP: Conv2D is a convolution" in t.feedback for t in steps)

@@ -43,7 +43,7 @@ MISTAKES: dict[str, tuple[str, str]] = {
     ),
     "tanh_sign": (
         "your values match -tanh(x): a sign error",
-        "tanh(x) = (1 - exp(-2x)) / (1 + exp(-2x)) is positive for positive x",
+        "tanh(x) = 2 * sigmoid(2x) - 1 is positive for positive x (and stays finite at +-100)",
     ),
     "relu_abs": (
         "your values match abs(x): negative inputs must become 0, not positive",

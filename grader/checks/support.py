@@ -8,7 +8,9 @@ falling back to "wrong shape", "contains nan" or "wrong values".
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.mistakes import MISTAKES
+from grader.child import LearnerError
 from grader.feedback import CheckFailure, as_array, show
 
 __all__ = [
@@ -27,6 +30,8 @@ __all__ = [
     "expect_softmax",
     "mistake_values",
     "brief",
+    "error_line",
+    "shape_errors",
     "PUBLIC_DIR",
 ]
 
@@ -54,6 +59,33 @@ def brief(value: Any, limit: int = 120) -> str:
     with np.printoptions(precision=4, suppress=True, threshold=12, edgeitems=2, floatmode="maxprec"):
         text = " ".join(np.array2string(array, separator=", ").split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Words in TensorFlow's (and numpy's) messages about operands whose shapes do not line up.
+SHAPE_WORDS = ("Matrix size-incompatible", "Incompatible shapes", "incompatible", "shape",
+               "could not be broadcast", "not aligned")
+
+
+def error_line(exc: LearnerError) -> str:
+    """The learner's exception in one readable line: TensorFlow's node prefix and op suffix cut."""
+    message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", exc.message).strip()
+    message = re.sub(r"\s*\[Op:\w+\](\s*name:\s*\S*)?\s*$", "", message.splitlines()[0] if message else "")
+    where = f"\n          at {exc.traceback[-1].strip()}" if exc.traceback else ""
+    return f"{exc.type_name}: {message[:200]}{where}"
+
+
+@contextmanager
+def shape_errors(what: str, hint: str) -> Iterator[None]:
+    """A learner error about mismatched shapes (a transposed matrix, a wrong axis) becomes a
+    failure that says so, with `hint`; other errors (and NotImplementedError) pass through."""
+    try:
+        yield
+    except LearnerError as exc:
+        if exc.type_name == "NotImplementedError" or exc.phase == "import" \
+                or not any(word in exc.message for word in SHAPE_WORDS):
+            raise
+        raise CheckFailure(f"{what} raised an error about mismatched shapes",
+                           got=error_line(exc), hint=hint) from None
 
 
 def mistake_values(mistakes: Mapping[str, Any] | None) -> dict[str, np.ndarray]:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from grader.checks.hidden import reference
-from grader.checks.public.test_ex02_neuron import shape_hints
-from grader.checks.support import brief, expect_values
+from grader.checks.public.test_ex02_neuron import matmul_hint, shape_hints
+from grader.checks.support import brief, expect_values, shape_errors
 from grader.protocol import Activation
 
 pytestmark = pytest.mark.exercise("ex02")
@@ -22,9 +22,10 @@ def check_random(sub: Any, function: str, rng: np.random.Generator) -> None:
         n = int(rng.integers(2, 40))
         x, w = (rng.normal(size=(1, n)).astype(np.float32) for _ in range(2))
         b = rng.normal(size=(1, 1)).astype(np.float32)
-        got = getattr(sub.ex02, function)(x, w, b, Activation(name))
-        expect_values(got, reference.neuron(x, w, b, name),
-                      f"{function}(x, w, b, {name}) with x of shape (1, {n}), b = {brief(b)}",
+        what = f"{function}(x, w, b, {name}) with x of shape (1, {n}), b = {brief(b)}"
+        with shape_errors(what, matmul_hint(n)):
+            got = getattr(sub.ex02, function)(x, w, b, Activation(name))
+        expect_values(got, reference.neuron(x, w, b, name), what,
                       mistakes=reference.neuron_mistakes(x, w, b, name), shape_hints=shape_hints(n),
                       rtol=1e-4, atol=1e-4)
 

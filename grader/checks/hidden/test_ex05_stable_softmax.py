@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from grader.checks.hidden import reference
-from grader.checks.public.test_ex05_stable_softmax import KEEPDIMS, call, finite_hint
+from grader.checks.public.test_ex05_stable_softmax import (
+    KEEPDIMS,
+    VALUE_HINTS,
+    call,
+    finite_hint,
+)
 from grader.checks.support import expect_dtype, expect_values
 
 pytestmark = pytest.mark.exercise("ex05")
@@ -34,6 +39,7 @@ def random_shape(rng: np.random.Generator) -> tuple[int, ...]:
 def check(sub: Any, function: str, args: list[Any], expected: Any, mistakes: Any, what: str,
           dtype: str, kwargs: dict[str, Any] | None = None, **hints: Any) -> None:
     got = call(sub, function, args, kwargs)
+    hints.setdefault("hint", VALUE_HINTS[function])
     array = expect_values(got, expected, what, mistakes=mistakes, nonfinite_hint=finite_hint(got),
                           rtol=1e-4, atol=1e-4, **hints)
     expect_dtype(array, dtype, what)

@@ -6,7 +6,8 @@ run; clamped to 1..10 and 32..2048; 10 and 128 when absent), within a time budge
 The child then predicts the 10,000 test images; it never sees the test labels:
 the accuracy is computed here. The score is a staircase from 90 % to 98 %: one
 check per step, so partial credit needs no engine support and the feedback of
-each step gives the accuracy.
+each step gives the accuracy. Only the MLP the exercise asks for is scored: a model
+that fails the architecture check (a convolution, a Lambda layer) gets no step.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Any
 
 import pytest
 
-from grader.checks.public.test_ex08_mnist_mlp import learner_constant, mnist, train_and_score
+from grader.checks.public.test_ex08_mnist_mlp import (
+    build,
+    check_mlp,
+    learner_constant,
+    mnist,
+    train_and_score,
+)
 from grader.feedback import CheckFailure
 
 pytestmark = pytest.mark.exercise("ex08")
@@ -37,12 +44,22 @@ def training_settings(source: str) -> tuple[int, int]:
     return epochs, batch_size
 
 
+def require_mlp(sub: Any) -> None:
+    """The accuracy steps score the MLP the exercise asks for, not another kind of network."""
+    try:
+        check_mlp(build(sub))
+    except CheckFailure as failure:
+        raise CheckFailure(f"the test accuracy counts only for an MLP: {failure.problem}",
+                           expected=failure.expected, got=failure.got, hint=failure.hint) from None
+
+
 def full_run(sub: Any) -> tuple[float, int, int, float]:
     """(test accuracy, epochs, batch size, seconds): trained once per learner, shared by the steps."""
     if sub not in _RUNS:
         epochs, batch_size = training_settings(sub.ex08.source)
         start = time.monotonic()
         try:
+            require_mlp(sub)
             x, y = mnist("train")
             x_test, y_test = mnist("test")
             _, accuracy = train_and_score(sub, x, y, epochs, batch_size, x_test, y_test,

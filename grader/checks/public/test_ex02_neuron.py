@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from grader.checks.support import array_of, brief, expect_values, load_expected
+from grader.checks.support import array_of, brief, expect_values, load_expected, shape_errors
 from grader.protocol import Activation
 
 pytestmark = pytest.mark.exercise("ex02")
@@ -30,11 +30,17 @@ def shape_hints(n: int) -> dict[tuple[int, ...], str]:
     }
 
 
+def matmul_hint(n: int) -> str:
+    return (f"x and w both have shape (1, {n}), and tf.matmul(x, w) needs the inner lengths to "
+            f"match: transpose w first, tf.matmul(x, tf.transpose(w)) is (1, {n}) @ ({n}, 1) = (1, 1)")
+
+
 def check_neuron(sub: Any, function: str, case: dict[str, Any], *, expected_key: str = "expected",
                  hint: str | None = None) -> None:
     x, w, b = (array_of(case[k]) for k in ("x", "w", "b"))
-    got = getattr(sub.ex02, function)(x, w, b, Activation(case["activation"]))
     what = f"{function}(x, w, b, {case['activation']}) with x = {brief(x)}, w = {brief(w)}, b = {brief(b)}"
+    with shape_errors(what, matmul_hint(x.shape[1])):
+        got = getattr(sub.ex02, function)(x, w, b, Activation(case["activation"]))
     expect_values(got, case[expected_key], what, mistakes=case["mistakes"],
                   shape_hints=shape_hints(x.shape[1]), hint=hint)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checks.support import array_of, brief, expect_values, load_expected
+from grader.checks.support import array_of, brief, expect_values, load_expected, shape_errors
 from grader.feedback import CheckFailure, show
 from grader.protocol import Activation
 
@@ -22,11 +22,16 @@ EXPECTED = load_expected("ex04")
 INIT_SIZES = [300, 200, 10]
 
 
+SHAPES_HINT = ("x is (m, n) = ({m}, {n}) and W is (n, k) = ({n}, {k}), so x @ W is (m, k) = ({m}, {k}) "
+               "as it stands: use tf.matmul(x, W) + b, with no transpose")
+
+
 def check_dense(sub: Any, x: Any, W: Any, b: Any, activation: str, expected: Any, mistakes: Any,
                 what: str | None = None, **tolerance: Any) -> None:
-    got = sub.ex04.dense(x, W, b, Activation(activation))
     what = what or f"dense(x, W, b, {activation}) with x = {brief(x)}, W = {brief(W)}, b = {brief(b)}"
-    m, k = x.shape[0], W.shape[1]
+    m, n, k = x.shape[0], x.shape[1], W.shape[1]
+    with shape_errors(what, SHAPES_HINT.format(m=m, n=n, k=k)):
+        got = sub.ex04.dense(x, W, b, Activation(activation))
     expect_values(got, expected, what, mistakes=mistakes, hint="activation(tf.matmul(x, W) + b)",
                   shape_hints={(k, m): f"the result has one row per example: shape ({m}, {k}) = "
                                        f"(m, n) @ (n, k); compute x @ W, not W^T @ x^T"},
@@ -60,7 +65,9 @@ def test_dense_square_weights(sub: Any) -> None:
 
 def check_forward(sub: Any, x: Any, params: list[tuple[Any, Any]], names: list[str], expected: Any,
                   mistakes: Any, what: str, **tolerance: Any) -> None:
-    got = sub.ex04.forward(x, params, [Activation(n) for n in names])
+    with shape_errors(what, "each layer's output (m, n_i) feeds the next W_(i+1), of shape (n_i, "
+                            "n_(i+1)): h = f_i(tf.matmul(h, W_i) + b_i), with no transpose"):
+        got = sub.ex04.forward(x, params, [Activation(n) for n in names])
     first = (x.shape[0], params[0][0].shape[1])
     hints: dict[tuple[int, ...], str] = {} if len(params) == 1 else {
         first: "your result has the shape of the FIRST layer's output: feed each layer's output "

@@ -47,6 +47,16 @@ LESSONS = {
     "cross_entropy": "use your own log_softmax, tf.gather and tf.reduce_mean",
 }
 FUNCTIONS = tuple(LESSONS)
+#: What to try when a function's values are wrong and no known mistake matches.
+VALUE_HINTS = {
+    "logsumexp": "logsumexp(x) = m + log(sum(exp(x - m))), with m = tf.reduce_max(x, axis=axis, "
+                 "keepdims=True) and every reduction over `axis`",
+    "stable_softmax": "exp(x - m) / sum(exp(x - m)) over the last axis, m = the row max "
+                      "(tf.reduce_max(x, axis=-1, keepdims=True))",
+    "log_softmax": "log_softmax = (x - m) - log(sum(exp(x - m))) over the last axis, m = the row max",
+    "cross_entropy": "loss = -mean over rows r of log_softmax(logits)[r, labels[r]]; check that "
+                     "your log_softmax passes its checks first",
+}
 
 
 def finite_hint(got: Any) -> str:
@@ -78,7 +88,7 @@ def check_case(sub: Any, case: str, function: str,
     what = describe_call(function, args, kwargs)
     compare = expect_softmax if function == "stable_softmax" else expect_values
     return compare(got, data["expected"], what, mistakes=data["mistakes"], shape_hints=shape_hints,
-                   hint=hint, nonfinite_hint=finite_hint(got))
+                   hint=hint or VALUE_HINTS[function], nonfinite_hint=finite_hint(got))
 
 
 KEEPDIMS = "the reduced axis must disappear: reduce without keepdims (or tf.squeeze the max)"

@@ -132,10 +132,14 @@ def run_fit(sub: Any, x: np.ndarray, y: np.ndarray, hidden: int, lr: float, step
     shapes = {"W1": (x.shape[1], hidden), "b1": (hidden,), "W2": (hidden, 2), "b2": (2,)}
     for k, shape in shapes.items():
         if arrays[k].shape != shape:
+            hint = (f"the network is 2 -> hidden={hidden} -> 2; start from "
+                    "_initial_params(2, hidden, 2, seed)")
+            if arrays[k].shape[:1] == (len(x),) and arrays[k].shape[1:] == shape[-1:]:
+                hint = (f"params[{k!r}] grew one row per example: the gradient d{k} from your "
+                        f"exercise-6 backward has shape {arrays[k].shape} instead of {shape}; "
+                        "sum it over the rows (axis=0) there, and check that the ex06 checks pass")
             raise CheckFailure(f"params[{k!r}] from fit has the wrong shape",
-                               expected=f"shape {shape}", got=f"shape {arrays[k].shape}",
-                               hint=f"the network is 2 -> hidden={hidden} -> 2; start from "
-                                    "_initial_params(2, hidden, 2, seed)")
+                               expected=f"shape {shape}", got=f"shape {arrays[k].shape}", hint=hint)
     return arrays, history
 
 
