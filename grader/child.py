@@ -175,18 +175,25 @@ class Child:
         _LIVE.add(self)
         self.output = CapturedOutput(output_r, policy.limits.output_kb * 1024)
         self._to_child = parent_to_child_w
+        os.set_blocking(parent_to_child_w, False)  # writes keep the deadline (see _send)
         self._reader = protocol.FrameReader(child_to_parent_r)
         self._from_child = child_to_parent_r
         self._ready = False
         self._next_id = 0
         self.alive = True
-        self._send({"op": "load", "sources": sources})
+        self._send({"op": "load", "sources": sources}, None,
+                   self.started + policy.limits.startup_timeout_s, "loading your files")
 
     # ------------------------------------------------------------ plumbing
 
-    def _send(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
+    def _send(self, header: dict[str, Any], blobs: list[bytes] | None, deadline: float,
+              doing: str) -> None:
+        """Write a request; a child that stops reading (e.g. SIGSTOP) cannot block us forever."""
         try:
-            protocol.write_frame(self._to_child, header, blobs)
+            protocol.write_frame(self._to_child, header, blobs, deadline)
+        except protocol.FrameTimeout:
+            self.kill()
+            raise CallTimeout(doing) from None
         except (BrokenPipeError, OSError):
             raise self._crashed() from None
 
@@ -261,9 +268,10 @@ class Child:
             "tensors": tensors,
             "seed": seed,
         }
-        self._send(request, blobs)
         budget = self.policy.limits.call_timeout_s if timeout is None else timeout
-        header, reply_blobs = self._read(time.monotonic() + budget, f"{module}.{function}")
+        deadline = time.monotonic() + budget
+        self._send(request, blobs, deadline, f"{module}.{function}")
+        header, reply_blobs = self._read(deadline, f"{module}.{function}")
         if header.get("id") != self._next_id or type(header.get("ok")) is not bool:
             self.kill()
             raise ChildCrashed("the program sent a reply that does not match the question")
@@ -339,10 +347,11 @@ class _ForkedChild:
         return self.wait(0.0)
 
     def clean(self) -> None:
-        self.zygote.clean(self.ident)
+        self.zygote.clean(self.ident, self.spec.uid)
 
 
 _ZYGOTES: dict[Policy, Zygote] = {}
+_ZYGOTE_HOMES: dict[Policy, Path] = {}
 
 
 def warm_zygote(policy: Policy) -> Zygote | None:
@@ -366,6 +375,7 @@ def warm_zygote(policy: Policy) -> Zygote | None:
         shutil.rmtree(home, ignore_errors=True)
         return None
     _ZYGOTES[policy] = zygote
+    _ZYGOTE_HOMES[policy] = home
     atexit.register(_close_zygote, policy, home)
     return zygote
 
@@ -375,6 +385,8 @@ def close_zygotes() -> None:
     for policy in list(_ZYGOTES):
         zygote = _ZYGOTES.pop(policy)
         zygote.close()
+    for policy in list(_ZYGOTE_HOMES):  # pool workers end without atexit: remove them here
+        shutil.rmtree(_ZYGOTE_HOMES.pop(policy), ignore_errors=True)
 
 
 def _close_zygote(policy: Policy, home: Path) -> None:

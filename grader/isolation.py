@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 __all__ = ["PACKAGE_DIR", "PROJECT_ROOT", "SANDBOX_LIB", "WORKDIR", "bwrap_argv", "unshare_argv",
-           "drop_argv", "worker_argv", "python_paths", "kill_uid", "pids_of_uid", "try_command"]
+           "drop_argv", "worker_argv", "python_paths", "kill_uid", "pids_of_uid", "try_command",
+           "remove_ipc_of_uid"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -152,6 +153,43 @@ def kill_uid(uid: int, within_s: float = 2.0) -> None:
             except OSError:
                 continue
         time.sleep(0.01)
+
+
+def remove_ipc_of_uid(uid: int) -> int:
+    """Remove the System V shared memory, message queues and semaphores that `uid` owns.
+
+    They outlive their creator: in a zygote's IPC namespace, or the host's without
+    namespaces, one learner could leave gigabytes of shared memory, or messages, for
+    the next one. Only root (or the owner) may remove them; returns how many went.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return 0
+    ipc_rmid = 0
+    removers = {"shm": lambda i: libc.shmctl(i, ipc_rmid, None),
+                "msg": lambda i: libc.msgctl(i, ipc_rmid, None),
+                "sem": lambda i: libc.semctl(i, 0, ipc_rmid)}
+    removed = 0
+    for kind, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                lines = table.read().splitlines()
+        except OSError:
+            continue
+        if not lines:
+            continue
+        columns = lines[0].split()
+        if "uid" not in columns or len(columns) < 2:
+            continue
+        owner_at, id_at = columns.index("uid"), 1
+        for line in lines[1:]:
+            fields = line.split()
+            if len(fields) > owner_at and fields[owner_at] == str(uid) and fields[id_at].isdigit():
+                removed += remove(int(fields[id_at])) == 0
+    return removed
 
 
 def try_command(argv: list[str], env: dict[str, str], preexec_fn=None) -> str:  # noqa: ANN001

@@ -17,6 +17,7 @@ job starts the moment it is submitted and its age is its running time.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -26,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable
 
+from grader.child import close_zygotes
 from grader.job import GradeJob, LearnerResult, grade_learner, kill_active_children
 
 __all__ = ["run_jobs", "failed_result", "MAX_TRIES"]
@@ -46,6 +48,7 @@ def failed_result(job: GradeJob, reason: str, started: float | None = None) -> L
 
 def _stop_worker(signum: int = 0, frame: object = None) -> None:
     kill_active_children()
+    close_zygotes()
     os._exit(128 + (signum or signal.SIGTERM))
 
 
@@ -63,6 +66,9 @@ def _watch_parent(parent_pid: int) -> None:
 def _init_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
+    # A worker ends with os._exit, so atexit never runs there: stop its zygote and remove
+    # the zygote's folder from multiprocessing's own exit hook instead.
+    multiprocessing.util.Finalize(None, close_zygotes, exitpriority=10)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 

@@ -192,8 +192,14 @@ def decode_value(
 # ---------------------------------------------------------------- framing
 
 
-def write_frame(fd: int, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
-    """Write one frame to a file descriptor (blocking)."""
+def write_frame(fd: int, header: dict[str, Any], blobs: list[bytes] | None = None,
+                deadline: float | None = None) -> None:
+    """Write one frame to a file descriptor.
+
+    With a `deadline` (the parent, whose end of the pipe is non-blocking), raise
+    FrameTimeout when the reader stops reading (a stopped or hostile child) instead
+    of blocking forever on a full pipe.
+    """
     blobs = blobs or []
     header = {**header, "blobs": [len(b) for b in blobs]}
     head = json.dumps(header, separators=(",", ":")).encode()
@@ -201,7 +207,17 @@ def write_frame(fd: int, header: dict[str, Any], blobs: list[bytes] | None = Non
     payload = b"".join([_PREFIX.pack(len(head), total), head, *blobs])
     view = memoryview(payload)
     while view:
-        written = os.write(fd, view)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FrameTimeout()
+            _, ready, _ = select.select([], [fd], [], left)
+            if not ready:
+                raise FrameTimeout()
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            continue
         view = view[written:]
 
 
@@ -248,7 +264,7 @@ class FrameReader:
             )
         try:
             header = json.loads(self._read_exactly(head_len, deadline).decode())
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, or a 5000-digit integer
             raise ProtocolError("a message header is not valid JSON") from None
         if type(header) is not dict:
             raise ProtocolError("a message header is not an object")

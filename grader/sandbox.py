@@ -42,6 +42,7 @@ from grader.isolation import (
     bwrap_argv,
     drop_argv,
     kill_uid,
+    remove_ipc_of_uid,
     try_command,
     unshare_argv,
     worker_argv,
@@ -115,6 +116,7 @@ class LaunchSpec:
         """Kill whatever the child left behind (by uid and by cgroup) and remove its cgroup."""
         if self.uid is not None:
             kill_uid(self.uid)
+            remove_ipc_of_uid(self.uid)  # without an IPC namespace, they would outlive the child
         if self.cgroup is not None:
             self.cgroup.remove()
 

@@ -37,7 +37,10 @@ class SubmissionFiles:
 
 def _candidates(root: Path, exercise: Exercise) -> list[Path]:
     found: list[Path] = []
-    for folder in [root, *sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))]:
+    # A linked folder is never followed: it could point at the solutions or another learner.
+    subfolders = sorted(p for p in root.iterdir()
+                        if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "__")))
+    for folder in [root, *subfolders]:
         for suffix in (".py", ".ipynb"):
             exact = folder / f"{exercise.module}{suffix}"
             if exact.is_file() and not exact.is_symlink():

@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         request = json.loads(data)
         op, ident = request.get("op"), int(request.get("id", 0))
         if op == "spawn":
+            if os.geteuid() == 0:  # only the zygote may create entries there (learners: own scratch)
+                os.chmod(request["workdir"], 0o755)
             pid = os.fork()
             if pid == 0:
                 sock.close()
@@ -133,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
                     pass
             statuses.pop(ident, None)
             shutil.rmtree(os.path.join(request["workdir"], f"learner-{ident}"), ignore_errors=True)
+            if isinstance(request.get("uid"), int):  # System V IPC objects outlive the learner
+                from grader.isolation import remove_ipc_of_uid
+
+                remove_ipc_of_uid(request["uid"])
             for folder in request.get("wipe", []):  # private tmpfs folders: nothing passes on
                 for entry in os.scandir(folder):
                     if entry.is_dir(follow_symlinks=False):
@@ -215,10 +221,11 @@ class Zygote:
         code = answer.get("returncode")
         return code if isinstance(code, int) else None
 
-    def clean(self, ident: int) -> None:
-        """Remove the child's scratch directory (after it has been killed)."""
+    def clean(self, ident: int, uid: int | None = None) -> None:
+        """Remove the child's scratch directory and IPC objects (after it has been killed)."""
         try:
-            self._ask({"op": "clean", "id": ident, "workdir": self.workdir, "wipe": self.wipe})
+            self._ask({"op": "clean", "id": ident, "workdir": self.workdir, "wipe": self.wipe,
+                       "uid": uid})
         except ZygoteError:
             pass
 

@@ -28,7 +28,7 @@ from gradescope_schema import assert_gradescope_results
 
 from conftest import solution_source, stub_source
 from grader.batch import checks_fingerprint
-from grader.course import find_exercise
+from grader.course import PROJECT_ROOT, find_exercise
 from grader.gradebook import spreadsheet_safe, write_grades_csv
 from grader.intake import UnsafeSubmission, discover, extract_zip, sanitise_learner_id
 from grader.job import GradeJob, LearnerResult, grade_learner
@@ -454,3 +454,30 @@ def test_missing_sandbox_defences_are_announced_loudly(monkeypatch, tmp_path):
     assert "sandbox defences active: time limits" in result.output
     assert "WARNING: sandbox defence MISSING on this machine: network namespace" in result.output
     assert (tmp_path / "out" / "grades.csv").read_text().startswith("learner,ex02,total,max,notes")
+
+
+def test_a_linked_folder_inside_a_submission_is_not_followed(tmp_path):
+    """A learner folder holding a link to the solutions (or to another learner) earns nothing."""
+    from grader.submission import load_submission
+
+    (tmp_path / "mallory").mkdir()
+    (tmp_path / "mallory" / "stuff").symlink_to(PROJECT_ROOT / "solutions", target_is_directory=True)
+    assert load_submission(tmp_path / "mallory").files == {}
+    job = GradeJob("mallory", str(tmp_path / "mallory"), "folder", str(tmp_path / "work"),
+                   ("ex03",), 7, 60.0, 5.0)
+    result = grade_learner(job)
+    assert result.result.points == 0 and "no exercise files" in result.reason
+
+
+def test_a_batch_leaves_no_zygote_folder_behind(tmp_path):
+    """Pool workers end with os._exit (no atexit): their zygotes' folders must still go."""
+    import tempfile
+
+    subs = tmp_path / "subs"
+    _files(subs / "ann", {"ex03_activations.py": solution_source("ex03")})
+    before = set(Path(tempfile.gettempdir()).glob("grader-zygote-*"))
+    done = subprocess.run([*GRADER.split(), "grade", str(subs), "-o", str(tmp_path / "out"),
+                           "--workers", "2", "--exercises", "ex03", "--seed", "7"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(Path(tempfile.gettempdir()).glob("grader-zygote-*")) - before == set()

@@ -359,3 +359,27 @@ def test_defences_are_described_and_fallbacks_reported() -> None:
     for defence in ("network namespace", "PID namespace", "filesystem view", "memory cgroup",
                     "unprivileged uid"):
         assert defence in out, out
+
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["grade", "check"])
+def test_a_child_that_stops_reading_cannot_block_the_parent(isolate: bool) -> None:
+    """ex03_stops_itself: SIGSTOP after an answer; the next request is larger than a pipe."""
+    import numpy as np
+
+    source = (HOSTILE / "ex03_stops_itself.py").read_text()
+    policy = Policy(isolate=isolate, warm=isolate, limits=Limits(call_timeout_s=3))
+    child = grader.child.Child({"ex03_activations": {"source": source,
+                                                     "filename": "ex03_activations.py"}}, policy)
+    try:
+        got = child.call("ex03_activations", "sigmoid", (np.zeros(3, np.float32),), tensors=True)
+        np.testing.assert_allclose(got, 0.5)
+        time.sleep(0.8)  # the thread has stopped the child
+        started = time.monotonic()
+        with pytest.raises(grader.child.CallTimeout):
+            child.call("ex03_activations", "tanh", (np.zeros((1024, 1024), np.float32),))
+        assert time.monotonic() - started < 6
+        assert not child.alive
+    finally:
+        child.close()
+        if isolate:
+            grader.child.close_zygotes()

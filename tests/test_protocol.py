@@ -6,6 +6,7 @@ import io
 import json
 import os
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -114,6 +115,30 @@ def test_a_silent_sender_times_out():
     try:
         with pytest.raises(protocol.FrameTimeout):
             protocol.FrameReader(read_fd).read_frame(deadline=0.0)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_a_header_with_a_huge_integer_is_a_protocol_error():
+    """json.loads raises a plain ValueError past 4300 digits: still a ProtocolError."""
+    head = b'{"id": ' + b"7" * 5000 + b"}"
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, struct.pack(">II", len(head), 0) + head)
+        with pytest.raises(protocol.ProtocolError):
+            protocol.FrameReader(read_fd).read_frame(deadline=None)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_a_write_to_a_reader_that_stopped_reading_times_out():
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    try:
+        with pytest.raises(protocol.FrameTimeout):
+            protocol.write_frame(write_fd, {"x": 1}, [b"\0" * (1 << 20)], deadline=time.monotonic() + 0.3)
     finally:
         os.close(read_fd)
         os.close(write_fd)
