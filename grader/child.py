@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,17 @@ from grader.isolation import pids_of_uid
 from grader.sandbox import LaunchSpec, Policy, launch_spec, zygote_launch
 from grader.zygote import Zygote, ZygoteError
 
-__all__ = ["close_zygotes", "warm_zygote", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
+__all__ = ["readable_message", "close_zygotes", "warm_zygote", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
+
+
+def readable_message(message: str) -> str:
+    """A learner's exception message without TensorFlow's internal decoration.
+
+    TensorFlow wraps op errors as ``{{function_node __wrapped__Sub...}} Incompatible
+    shapes: [3,2] vs. [2,3] [Op:Sub] name:``; the learner needs the middle part.
+    """
+    message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message)
+    return re.sub(r"\s*\[Op:\w+\](\s*name:\s*\S*)?\s*$", "", message, flags=re.MULTILINE).strip()
 
 
 class LearnerError(Exception):
@@ -280,7 +291,8 @@ class Child:
             error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
             raw_trace = error.get("traceback")
             trace: list[Any] = raw_trace if type(raw_trace) is list else []
-            type_name, message = str(error.get("type", "Error"))[:100], str(error.get("message", ""))[:2000]
+            type_name = str(error.get("type", "Error"))[:100]
+            message = readable_message(str(error.get("message", ""))[:2000])
             if type_name in ("MemoryError", "ResourceExhaustedError"):
                 message += f" (your code used too much memory: the limit is {self._spec.memory_mb} MiB)"
             raise LearnerError(

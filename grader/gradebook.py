@@ -182,6 +182,13 @@ def read_committed(out: Path, learner: str) -> LearnerResult | None:
         return None
 
 
+def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def notes_for(learner: LearnerResult) -> str:
     """One line for the gradebook: the reason, file problems, and exercises that broke."""
     notes = [learner.reason] if learner.reason else []
@@ -189,7 +196,7 @@ def notes_for(learner: LearnerResult) -> str:
     for exercise in learner.result.exercises:
         if exercise.status in (Status.ERROR, Status.TIMEOUT):
             first = next((t for t in exercise.tests if t.status is exercise.status), None)
-            detail = (first.feedback.strip().splitlines() or [""])[0][:120] if first else ""
+            detail = _shorten((first.feedback.strip().splitlines() or [""])[0], 120) if first else ""
             word = STATUS_WORDS[exercise.status][0]
             notes.append(f"{exercise.id} {word}: {detail}" if detail else f"{exercise.id} {word}")
     return "; ".join(n.replace("\r", " ").replace("\n", " ") for n in notes if n)
