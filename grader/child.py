@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from grader import protocol
-from grader.isolation import pids_of_uid
-from grader.sandbox import LaunchSpec, Policy, launch_spec, zygote_launch
-from grader.zygote import Zygote, ZygoteError
+from grader.sandbox import LaunchSpec, Policy, launch_spec
+from grader.zygote import ForkedChild, warm_zygote
 
-__all__ = ["readable_message", "close_zygotes", "warm_zygote", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
+__all__ = ["readable_message", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
 
 
 def readable_message(message: str) -> str:
@@ -157,10 +156,10 @@ class Child:
         _install_handlers()
         zygote = warm_zygote(policy)
         self.forked = zygote is not None
-        self.process: subprocess.Popen[bytes] | _ForkedChild
+        self.process: subprocess.Popen[bytes] | ForkedChild
         try:
             if zygote is not None:
-                self.process = _ForkedChild(zygote, parent_to_child_r, child_to_parent_w, output_w, spec)
+                self.process = ForkedChild(zygote, parent_to_child_r, child_to_parent_w, output_w, spec)
                 self.defences = (*spec.defences, "fresh process forked from a warm zygote")
             else:
                 self.process = subprocess.Popen(
@@ -225,7 +224,7 @@ class Child:
             self.kill()
             raise ChildCrashed("the program printed something that is not a valid message")
         self._ready = True
-        if isinstance(self.process, _ForkedChild):
+        if isinstance(self.process, ForkedChild):
             self.process.join_cgroup()  # before any learner code runs (it runs on the first call)
         load_reply = self._receive(time.monotonic() + 30, "loading your files")
         if load_reply.get("ok") is not True:
@@ -311,7 +310,7 @@ class Child:
         """Stop the child and everything it started; remove its scratch directory."""
         if self.alive:
             self.alive = False
-            if not isinstance(self.process, _ForkedChild):  # a forked child has no group of ours
+            if not isinstance(self.process, ForkedChild):  # a forked child has no group of ours
                 try:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
@@ -322,7 +321,7 @@ class Child:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            if isinstance(self.process, _ForkedChild):
+            if isinstance(self.process, ForkedChild):
                 self.process.clean()
             for fd in (self._to_child, self._from_child):
                 try:
@@ -335,74 +334,3 @@ class Child:
     def close(self) -> None:
         """Stop the child: it holds nothing worth a clean exit, and TensorFlow exits slowly."""
         self.kill()
-
-
-class _ForkedChild:
-    """A learner child forked by a zygote, seen through the parts of `Popen` that `Child` uses."""
-
-    def __init__(self, zygote: Zygote, in_fd: int, out_fd: int, output_fd: int, spec: LaunchSpec) -> None:
-        self.zygote, self.spec = zygote, spec
-        self.ident = zygote.spawn(in_fd, out_fd, output_fd, spec.uid, spec.rlimits)
-        self.returncode: int | None = None
-
-    def join_cgroup(self) -> None:
-        if self.spec.cgroup is not None and self.spec.uid is not None:
-            for pid in pids_of_uid(self.spec.uid):
-                self.spec.cgroup.add(pid)
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        if self.returncode is None:
-            self.returncode = self.zygote.returncode(self.ident, timeout if timeout is not None else 10.0)
-        return self.returncode
-
-    def poll(self) -> int | None:
-        return self.wait(0.0)
-
-    def clean(self) -> None:
-        self.zygote.clean(self.ident, self.spec.uid)
-
-
-_ZYGOTES: dict[Policy, Zygote] = {}
-_ZYGOTE_HOMES: dict[Policy, Path] = {}
-
-
-def warm_zygote(policy: Policy) -> Zygote | None:
-    """This process's zygote for `policy` (started on first use), or None to spawn instead."""
-    if not policy.warm or os.environ.get("GRADER_ZYGOTE", "1") == "0":
-        return None
-    zygote = _ZYGOTES.get(policy)
-    if zygote is not None and zygote.alive:
-        return zygote
-    if zygote is not None:
-        zygote.close()
-    home = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
-    launch = zygote_launch(policy, home)
-    if launch is None:
-        shutil.rmtree(home, ignore_errors=True)
-        return None
-    try:
-        zygote = Zygote(launch.argv_prefix, launch.env, launch.cwd, launch.workdir, launch.wipe,
-                        policy.limits.startup_timeout_s)
-    except (ZygoteError, OSError):
-        shutil.rmtree(home, ignore_errors=True)
-        return None
-    _ZYGOTES[policy] = zygote
-    _ZYGOTE_HOMES[policy] = home
-    atexit.register(_close_zygote, policy, home)
-    return zygote
-
-
-def close_zygotes() -> None:
-    """Stop every zygote of this process (they also stop at exit and with their parent)."""
-    for policy in list(_ZYGOTES):
-        zygote = _ZYGOTES.pop(policy)
-        zygote.close()
-    for policy in list(_ZYGOTE_HOMES):  # pool workers end without atexit: remove them here
-        shutil.rmtree(_ZYGOTE_HOMES.pop(policy), ignore_errors=True)
-
-
-def _close_zygote(policy: Policy, home: Path) -> None:
-    zygote = _ZYGOTES.pop(policy, None)
-    if zygote is not None:
-        zygote.close()
-    shutil.rmtree(home, ignore_errors=True)

@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable
 
-from grader.child import close_zygotes
+from grader.zygote import close_zygotes
 from grader.job import GradeJob, LearnerResult, grade_learner, kill_active_children
 
 __all__ = ["run_jobs", "failed_result", "MAX_TRIES"]

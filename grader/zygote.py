@@ -15,16 +15,22 @@ child (requests, replies, captured output) travel as file descriptors.
 from __future__ import annotations
 
 import array
+import atexit
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Zygote", "ZygoteError", "main"]
+from grader.isolation import pids_of_uid
+from grader.sandbox import LaunchSpec, Policy, zygote_launch
+
+__all__ = ["Zygote", "ZygoteError", "ForkedChild", "warm_zygote", "close_zygotes", "main"]
 
 _MAX_MESSAGE = 65536
 
@@ -236,6 +242,80 @@ class Zygote:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+
+
+# ---------------------------------------------------------------- one zygote per process and policy
+
+
+class ForkedChild:
+    """A learner child forked by a zygote, seen through the parts of `Popen` that `Child` uses."""
+
+    def __init__(self, zygote: Zygote, in_fd: int, out_fd: int, output_fd: int, spec: LaunchSpec) -> None:
+        self.zygote, self.spec = zygote, spec
+        self.ident = zygote.spawn(in_fd, out_fd, output_fd, spec.uid, spec.rlimits)
+        self.returncode: int | None = None
+
+    def join_cgroup(self) -> None:
+        if self.spec.cgroup is not None and self.spec.uid is not None:
+            for pid in pids_of_uid(self.spec.uid):
+                self.spec.cgroup.add(pid)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.returncode(self.ident, timeout if timeout is not None else 10.0)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self.wait(0.0)
+
+    def clean(self) -> None:
+        self.zygote.clean(self.ident, self.spec.uid)
+
+
+_ZYGOTES: dict[Policy, Zygote] = {}
+_ZYGOTE_HOMES: dict[Policy, Path] = {}
+
+
+def warm_zygote(policy: Policy) -> Zygote | None:
+    """This process's zygote for `policy` (started on first use), or None to spawn instead."""
+    if not policy.warm or os.environ.get("GRADER_ZYGOTE", "1") == "0":
+        return None
+    zygote = _ZYGOTES.get(policy)
+    if zygote is not None and zygote.alive:
+        return zygote
+    if zygote is not None:
+        zygote.close()
+    home = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+    launch = zygote_launch(policy, home)
+    if launch is None:
+        shutil.rmtree(home, ignore_errors=True)
+        return None
+    try:
+        zygote = Zygote(launch.argv_prefix, launch.env, launch.cwd, launch.workdir, launch.wipe,
+                        policy.limits.startup_timeout_s)
+    except (ZygoteError, OSError):
+        shutil.rmtree(home, ignore_errors=True)
+        return None
+    _ZYGOTES[policy] = zygote
+    _ZYGOTE_HOMES[policy] = home
+    atexit.register(_close_zygote, policy, home)
+    return zygote
+
+
+def close_zygotes() -> None:
+    """Stop every zygote of this process (they also stop at exit and with their parent)."""
+    for policy in list(_ZYGOTES):
+        zygote = _ZYGOTES.pop(policy)
+        zygote.close()
+    for policy in list(_ZYGOTE_HOMES):  # pool workers end without atexit: remove them here
+        shutil.rmtree(_ZYGOTE_HOMES.pop(policy), ignore_errors=True)
+
+
+def _close_zygote(policy: Policy, home: Path) -> None:
+    zygote = _ZYGOTES.pop(policy, None)
+    if zygote is not None:
+        zygote.close()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

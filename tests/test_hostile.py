@@ -33,6 +33,7 @@ import pytest
 
 import grader.child
 import grader.session
+import grader.zygote
 from grader import sandbox
 from grader.course import PROJECT_ROOT, find_exercise
 from grader.outcomes import Status
@@ -382,4 +383,4 @@ def test_a_child_that_stops_reading_cannot_block_the_parent(isolate: bool) -> No
     finally:
         child.close()
         if isolate:
-            grader.child.close_zygotes()
+            grader.zygote.close_zygotes()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.child import close_zygotes, warm_zygote
+from grader.zygote import close_zygotes, warm_zygote
 from grader.course import find_exercise
 from grader.outcomes import Status
 from grader.runner import RunOptions, run_checks
