@@ -4,7 +4,7 @@ ex06, so every run gets the ex06 solution next to it."""
 
 from __future__ import annotations
 
-from conftest import failed_feedback, feedback_of, solution_source, stub_source
+from conftest import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.outcomes import Status
 
@@ -83,3 +83,14 @@ def test_a_bias_gradient_from_ex06_with_one_row_per_example_is_traced_to_ex06(gr
     text = feedback_for(result, "fit reaches")
     assert "params['b2'] from fit has the wrong shape" in text, text
     assert "exercise-6 backward" in text and "axis=0" in text, text
+
+
+def test_an_error_inside_the_learners_ex06_is_traced_to_ex06(grade):
+    ex06 = apply_mistake(solution_source("ex06"),
+                         ("dS = tf.matmul(dL2, params[\"W2\"], transpose_b=True)",
+                          "dS = tf.matmul(dL2, params[\"W2\"])"))
+    result = grade("ex07", SOLUTION, extra={"ex06": ex06}, hidden=False)
+    text = feedback_for(result, "fit reaches")
+    assert "error inside your exercise-6 code" in text, text
+    assert "grader check ex06" in text and "ex06_backprop.py" in text, text
+    assert "function_node" not in text, text

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.child import LearnerError
 from grader.feedback import CheckFailure, as_array, show
 from grader.session import ExerciseMissing
 from grader.toydata import RECOMMENDED_FIT, two_spirals
@@ -118,6 +119,14 @@ def run_fit(sub: Any, x: np.ndarray, y: np.ndarray, hidden: int, lr: float, step
         except Exception as exc:  # the same answer (not attempted, error, timeout) for every check
             runs[key] = exc
     result = runs[key]
+    if isinstance(result, LearnerError) and result.type_name != "NotImplementedError" \
+            and any("ex06_backprop" in line for line in result.traceback[-1:]):
+        raise CheckFailure(
+            "fit stopped with an error inside your exercise-6 code, which fit uses",
+            got=f"{result.type_name}: {result.message.splitlines()[0][:200] if result.message else ''}"
+                f"\n          at {result.traceback[-1].strip()}",
+            hint="make the ex06 checks pass first (grader check ex06); fit is only as right as "
+                 "the forward and backward passes it calls") from None
     if isinstance(result, Exception):
         raise result
     if not isinstance(result, (tuple, list)) or len(result) != 2:
