@@ -6,11 +6,15 @@ import enum
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from grader import __version__
 from grader.course import EXERCISES, Exercise, UnknownExercise, find_exercise
+
+if TYPE_CHECKING:
+    from grader.submission import SubmissionFiles
 
 __all__ = ["main", "cli", "ExitCode"]
 
@@ -151,12 +155,16 @@ def list_exercises(folder: Path) -> None:
     Console(highlight=False).print(table)
 
 
-def _file_state(files: object, exercise: Exercise) -> str:
-    from grader.submission import SubmissionFiles, stub_functions
+def _file_state(files: SubmissionFiles | None, exercise: Exercise) -> str:
+    """What `grader list` says about the learner's file for one exercise."""
+    from grader.submission import stub_functions
 
-    if not isinstance(files, SubmissionFiles) or exercise.id not in files.files:
-        return "missing" if isinstance(files, SubmissionFiles) and exercise.id not in files.problems else (
-            "unreadable" if isinstance(files, SubmissionFiles) else "no folder")
+    if files is None:
+        return "no folder"
+    if exercise.id in files.problems:
+        return "unreadable"
+    if exercise.id not in files.files:
+        return "missing"
     file = files.files[exercise.id]
     todo = stub_functions(file.source)
     if todo is None:

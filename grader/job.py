@@ -125,14 +125,9 @@ class _BudgetedSession(LearnerSession):
         wanted = self.policy.limits.call_timeout_s if timeout is None else timeout
         return min(wanted, left)
 
-    def call(self, exercise_id: str, function: str, *args: Any, timeout: float | None = None,
-             **kwargs: Any) -> Any:
-        return super().call(exercise_id, function, *args, timeout=self._clamp(timeout), **kwargs)
-
-    def call_method(self, exercise_id: str, handle: Any, method: str, *args: Any,
-                    timeout: float | None = None, **kwargs: Any) -> Any:
-        return super().call_method(exercise_id, handle, method, *args,
-                                   timeout=self._clamp(timeout), **kwargs)
+    def _run(self, exercise_id: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+             timeout: float | None, tensors: bool, seed: int | None, handle: Any) -> Any:
+        return super()._run(exercise_id, name, args, kwargs, self._clamp(timeout), tensors, seed, handle)
 
     def kill_now(self) -> None:
         """Stop the child at once (from a signal handler: no goodbye message)."""

@@ -98,17 +98,19 @@ class LearnerSession:
             module = find_exercise(exercise_id).module
             raise ExerciseMissing(f"no {module}.py or {module}.ipynb was found in {self.files.root}")
 
-    def call(
-        self,
-        exercise_id: str,
-        function: str,
-        *args: Any,
-        timeout: float | None = None,
-        tensors: bool = True,
-        seed: int | None = None,
-        **kwargs: Any,
-    ) -> Any:
+    def call(self, exercise_id: str, function: str, *args: Any, timeout: float | None = None,
+             tensors: bool = True, seed: int | None = None, **kwargs: Any) -> Any:
         """Run the learner's `function` from `exercise_id` in the child and return its value."""
+        return self._run(exercise_id, function, args, kwargs, timeout, tensors, seed, None)
+
+    def call_method(self, exercise_id: str, handle: Handle, method: str, *args: Any,
+                    timeout: float | None = None, tensors: bool = False, **kwargs: Any) -> Any:
+        """Call a method of an object that stays in the child (e.g. `model.predict`)."""
+        return self._run(exercise_id, method, args, kwargs, timeout, tensors, None, handle)
+
+    def _run(self, exercise_id: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+             timeout: float | None, tensors: bool, seed: int | None, handle: Handle | None) -> Any:
+        """One call into the child, with the exercise's timeout and crash bookkeeping."""
         self._require(exercise_id)
         if exercise_id in self._timed_out:
             raise CallTimeout("skipped: an earlier check of this exercise ran out of time")
@@ -118,30 +120,13 @@ class LearnerSession:
         assert self._child is not None
         module = self.files.files[exercise_id].module
         try:
-            return self._child.call(
-                module, function, args, kwargs, timeout=timeout, tensors=tensors, seed=seed
-            )
+            return self._child.call(module, name, args, kwargs, timeout=timeout, tensors=tensors,
+                                    seed=seed, handle=handle)
         except CallTimeout:
             self._timed_out.add(exercise_id)
             raise
         except ChildCrashed:
             self._crashes[exercise_id] = self._crashes.get(exercise_id, 0) + 1
-            raise
-
-    def call_method(self, exercise_id: str, handle: Handle, method: str, *args: Any,
-                    timeout: float | None = None, tensors: bool = False, **kwargs: Any) -> Any:
-        """Call a method of an object that stays in the child (e.g. `model.predict`)."""
-        self._require(exercise_id)
-        if exercise_id in self._timed_out:
-            raise CallTimeout("skipped: an earlier check of this exercise ran out of time")
-        self.start()
-        assert self._child is not None
-        module = self.files.files[exercise_id].module
-        try:
-            return self._child.call(module, method, args, kwargs, timeout=timeout, tensors=tensors,
-                                    handle=handle)
-        except CallTimeout:
-            self._timed_out.add(exercise_id)
             raise
 
     def output(self) -> str:
