@@ -19,6 +19,7 @@ import pytest
 
 from grader.child import CallTimeout, ChildCrashed, LearnerError
 from grader.course import EXERCISES, Exercise
+from grader.datasets import DatasetError
 from grader.outcomes import ExerciseResult, RunResult, Status, TestResult
 from grader.sandbox import Policy
 from grader.session import ExerciseMissing, LearnerSession
@@ -74,6 +75,8 @@ def outcome_for(exc: BaseException | None, name: str = "") -> tuple[Status, str]
         return Status.ERROR, f"your code stopped the program: {exc}"
     if isinstance(exc, AssertionError):
         return Status.FAILED, str(exc) or "the check failed"
+    if isinstance(exc, DatasetError):  # not the learner's fault: say how to get the data
+        return Status.ERROR, f"this check needs the MNIST data, which is not available here.\n{exc}"
     return Status.ERROR, f"the grader could not check this result ({type(exc).__name__}: {exc})"
 
 

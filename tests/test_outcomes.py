@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from grader.datasets import DatasetError
 from grader.child import CallTimeout, ChildCrashed, LearnerError, readable_message
 from grader.feedback import CheckFailure
 from grader.outcomes import ExerciseResult, RunResult, Status, TestResult
@@ -26,6 +27,7 @@ def test_each_exception_has_its_outcome_and_words():
         (CallTimeout("ex03.relu"), Status.TIMEOUT, "did not finish in time"),
         (ChildCrashed("a crash (segmentation fault)"), Status.ERROR, "segmentation fault"),
         (TypeError("odd"), Status.ERROR, "could not check this result"),
+        (DatasetError("set MNIST_DIR"), Status.ERROR, "needs the MNIST data"),
     ]
     for exc, status, words in cases:
         got_status, feedback = outcome_for(exc)
