@@ -155,7 +155,6 @@ class Child:
         self.started = time.monotonic()
         _install_handlers()
         zygote = warm_zygote(policy)
-        self.forked = zygote is not None
         self.process: subprocess.Popen[bytes] | ForkedChild
         try:
             if zygote is not None:
@@ -232,8 +231,7 @@ class Child:
             raise ChildCrashed("your files could not be loaded")
 
     def _receive(self, deadline: float, doing: str) -> dict[str, Any]:
-        header, self._last_blobs = self._read(deadline, doing)
-        return header
+        return self._read(deadline, doing)[0]
 
     def _read(self, deadline: float, doing: str) -> tuple[dict[str, Any], list[bytes]]:
         try:

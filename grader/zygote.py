@@ -265,9 +265,6 @@ class ForkedChild:
             self.returncode = self.zygote.returncode(self.ident, timeout if timeout is not None else 10.0)
         return self.returncode
 
-    def poll(self) -> int | None:
-        return self.wait(0.0)
-
     def clean(self) -> None:
         self.zygote.clean(self.ident, self.spec.uid)
 
