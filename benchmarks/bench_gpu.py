@@ -58,9 +58,9 @@ def main() -> None:
           f"{report['jax_loop']['steady_epoch_s']:.4f} s, accuracy {report['jax_loop']['test_accuracy']:.4f}")
     print(f"target 6: Keras epoch / JAX-loop epoch = {ratio:.2f} (target <= 3)", flush=True)
 
-    from grader.course import find_exercise
-    from grader.runner import RunOptions, run_checks
-    from grader.submission import load_submission
+    from grader.course.exercises import find_exercise
+    from grader.checking.runner import RunOptions, run_checks
+    from grader.checking.submission import load_submission
 
     started = time.perf_counter()
     result = run_checks(load_submission(ROOT / "solutions"), (find_exercise("ex08"),),

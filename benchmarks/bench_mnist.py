@@ -32,7 +32,7 @@ def time_to_98(epochs: int, batch_size: int) -> dict:
     import keras
     import numpy as np
 
-    from grader.datasets import load_mnist
+    from grader.course.mnist import load_mnist
 
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")

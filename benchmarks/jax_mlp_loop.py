@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from grader.datasets import load_mnist  # noqa: E402
+from grader.course.mnist import load_mnist  # noqa: E402
 
 
 def init(sizes, key):

@@ -11,7 +11,7 @@ uses all m training examples to compute the gradient.
 
 You will write one update step and the training loop that repeats it, then
 train the network of exercise 6 on a problem no straight line can solve:
-two interleaved spirals in the plane (grader/toydata.py). A single layer
+two interleaved spirals in the plane (grader/course/toydata.py). A single layer
 would fail; the hidden layer of sigmoids bends the decision boundary around
 the spiral arms.
 
@@ -105,7 +105,7 @@ if __name__ == "__main__":
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from grader.toydata import RECOMMENDED_FIT, two_spirals
+    from grader.course.toydata import RECOMMENDED_FIT, two_spirals
 
     points, labels = two_spirals(400, seed=0)
     final, history = fit(tf.constant(points), tf.constant(labels), seed=0, **RECOMMENDED_FIT)

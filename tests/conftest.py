@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from grader.course import PROJECT_ROOT, find_exercise
-from grader.outcomes import ExerciseResult, Status
-from grader.runner import RunOptions, run_checks
-from grader.submission import load_submission
+from grader.checking.outcomes import ExerciseResult, Status
+from grader.checking.runner import RunOptions, run_checks
+from grader.checking.submission import load_submission
+from grader.course.exercises import PROJECT_ROOT, find_exercise
 
 SOLUTIONS = PROJECT_ROOT / "solutions"
 EXERCISES_DIR = PROJECT_ROOT / "exercises"

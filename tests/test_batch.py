@@ -24,20 +24,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import solution_source, stub_source
 from gradescope_schema import assert_gradescope_results
 
-from conftest import solution_source, stub_source
-from grader.batch import checks_fingerprint
-from grader.course import PROJECT_ROOT, find_exercise
-from grader.gradebook import spreadsheet_safe, write_grades_csv
-from grader.intake import UnsafeSubmission, discover, extract_zip, sanitise_learner_id
-from grader.job import GradeJob, LearnerResult, grade_learner
-from grader.journal import JOURNAL_NAME, Journal
-from grader.outcomes import RunResult
-from grader.pool import run_jobs
+from grader.checking.job import GradeJob, LearnerResult, grade_learner
+from grader.checking.outcomes import RunResult
+from grader.course.exercises import PROJECT_ROOT, find_exercise
+from grader.instructor.batch import checks_fingerprint
+from grader.instructor.gradebook import spreadsheet_safe, write_grades_csv
+from grader.instructor.intake import UnsafeSubmission, discover, extract_zip, sanitise_learner_id
+from grader.instructor.journal import JOURNAL_NAME, Journal
+from grader.instructor.pool import run_jobs
 
-GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli"
-ARGS = ["--workers", "2", "--exercises", "ex02", "ex03", "--seed", "7", "--timeout", "5"]
+GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli.main"
+ARGS = ["--workers", "2", "--exercises", "ex02,ex03", "--seed", "7", "--timeout", "5"]
 FULL, ZERO, PART = "full", "zero", "partial"
 
 
@@ -442,10 +442,10 @@ def test_the_pool_stops_a_stuck_job_and_survives_a_dying_worker():
 def test_missing_sandbox_defences_are_announced_loudly(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    import grader.sandbox
-    from grader.cli import cli
+    import grader.engine.launch
+    from grader.cli.main import cli
 
-    monkeypatch.setattr(grader.sandbox, "describe_defences",
+    monkeypatch.setattr(grader.engine.launch, "describe_defences",
                         lambda policy: (("time limits",), ("network namespace",)), raising=False)
     (tmp_path / "subs").mkdir()
     result = CliRunner().invoke(cli, ["grade", str(tmp_path / "subs"), "-o", str(tmp_path / "out"),
@@ -458,7 +458,7 @@ def test_missing_sandbox_defences_are_announced_loudly(monkeypatch, tmp_path):
 
 def test_a_linked_folder_inside_a_submission_is_not_followed(tmp_path):
     """A learner folder holding a link to the solutions (or to another learner) earns nothing."""
-    from grader.submission import load_submission
+    from grader.checking.submission import load_submission
 
     (tmp_path / "mallory").mkdir()
     (tmp_path / "mallory" / "stuff").symlink_to(PROJECT_ROOT / "solutions", target_is_directory=True)

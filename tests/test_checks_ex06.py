@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
 
-from grader.outcomes import Status
+from grader.checking.outcomes import Status
 
 SOLUTION = solution_source("ex06")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from grader.cli import ExitCode, cli
-from grader.course import EXERCISES, PROJECT_ROOT
+from grader.cli.main import ExitCode, cli
+from grader.course.exercises import EXERCISES, PROJECT_ROOT
 
-GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli"
+GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli.main"
 
 
 def run_grader(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
@@ -74,8 +74,8 @@ def test_list_shows_points_and_file_state():
 def test_public_checks_leave_tensorflow_out_of_the_parent():
     """A learner's `grader check` costs one TensorFlow import (the child's), not two."""
     script = (
-        "import sys; from pathlib import Path; from grader.course import EXERCISES;"
-        "from grader.runner import run_checks; from grader.submission import load_submission;"
+        "import sys; from pathlib import Path; from grader.course.exercises import EXERCISES;"
+        "from grader.checking.runner import run_checks; from grader.checking.submission import load_submission;"
         "r = run_checks(load_submission(Path('solutions')), tuple(e for e in EXERCISES if e.id != 'ex08'));"
         "assert r.points == r.max_points > 0, r.to_dict();"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from grader.toydata import RECOMMENDED_FIT, two_spirals
+from grader.course.toydata import RECOMMENDED_FIT, two_spirals
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"

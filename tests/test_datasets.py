@@ -1,4 +1,4 @@
-"""grader.datasets on the real MNIST files, corrupt copies and a real local HTTP server."""
+"""grader.course.mnist on the real MNIST files, corrupt copies and a real local HTTP server."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import datasets
-from grader.datasets import MNIST_FILES, DatasetError, load_mnist, mnist_dir, parse_idx
+from grader.course.exercises import mnist as datasets
+from grader.course.mnist import MNIST_FILES, DatasetError, load_mnist, mnist_dir, parse_idx
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DIR = Path(os.environ.get("MNIST_DIR") or ROOT.parent / "shared" / "data" / "mnist")
@@ -128,7 +128,7 @@ def test_unknown_split_is_a_dataset_error() -> None:
 
 
 def test_import_stays_light() -> None:
-    code = "import sys, grader.datasets; assert 'tensorflow' not in sys.modules, 'TF imported'"
+    code = "import sys, grader.course.mnist; assert 'tensorflow' not in sys.modules, 'TF imported'"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
 
 
@@ -267,7 +267,7 @@ def test_offline_default_chain_tries_tfds_without_downloading(tmp_path: Path) ->
         TF_CPP_MIN_LOG_LEVEL="3",
     )
     code = (
-        "from grader.datasets import load_mnist, DatasetError\n"
+        "from grader.course.mnist import load_mnist, DatasetError\n"
         "try:\n    load_mnist('test')\nexcept DatasetError as e:\n    print(e)\n"
     )
     done = subprocess.run(

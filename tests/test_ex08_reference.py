@@ -77,7 +77,7 @@ def test_reference_reaches_98_percent_on_the_test_set(
 ) -> None:
     import keras
 
-    from grader.datasets import load_mnist
+    from grader.course.mnist import load_mnist
 
     monkeypatch.setenv("MNIST_DIR", str(MNIST_DIR))
     x, y = load_mnist("train")
@@ -98,7 +98,7 @@ _JAX_RUN = """
 import json, sys
 import numpy as np
 import keras
-from grader.datasets import load_mnist
+from grader.course.mnist import load_mnist
 sys.path.insert(0, "solutions")
 import ex08_mnist_mlp as ex
 x, y = load_mnist("train")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from grader import fixtures
+from grader.checking import fixtures
 
 
 def same(committed: Any, fresh: Any, where: str = "") -> None:
@@ -40,7 +40,7 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_committed_fixture_matches_the_solutions(regenerated: Path, exercise_id: str) -> None:
     name = f"expected_{exercise_id}.json"
     committed = fixtures.DEFAULT_OUT / name
-    assert committed.exists(), f"run `python -m grader.fixtures` to create {name}"
+    assert committed.exists(), f"run `python -m grader.instructor.fixtures` to create {name}"
     fresh = json.loads((regenerated / name).read_text())
     same(json.loads(committed.read_text()), fresh, exercise_id)
 

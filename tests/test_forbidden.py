@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from grader.feedback import CheckFailure
-from grader.forbidden import Finding, assert_allowed, find_forbidden, is_dynamic
+from grader.checking.feedback import CheckFailure
+from grader.checking.forbidden import Finding, assert_allowed, find_forbidden, is_dynamic
 
 ACTIVATIONS = [
     "tensorflow.nn", "tensorflow.math.sigmoid", "tensorflow.math.tanh", "tensorflow.math.softmax",

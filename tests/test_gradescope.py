@@ -11,12 +11,12 @@ import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import solution_source, stub_source
 from gradescope_schema import assert_gradescope_results
 
-from conftest import solution_source, stub_source
-from grader.cli import cli
-from grader.gradebook import gradescope_results
-from grader.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.cli.main import cli
+from grader.instructor.gradebook import gradescope_results
 
 
 def _autograder(tmp_path: Path, submission: dict[str, str], *options: str) -> Path:
@@ -52,7 +52,7 @@ def _run(root: Path, **env: str) -> dict:
 def test_run_autograder_grades_the_submission_with_hidden_checks(tmp_path):
     root = _autograder(tmp_path, {"work/ex02_neuron.py": solution_source("ex02"),
                                   "ex03_activations.py": stub_source("ex03")},
-                       "--exercises", "ex02", "ex03")
+                       "--exercises", "ex02,ex03")
     results = _run(root)
     assert_gradescope_results(results)
     ex02 = [t for t in results["tests"] if t["name"].startswith("ex02")]

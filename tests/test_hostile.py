@@ -31,16 +31,16 @@ from typing import Any
 
 import pytest
 
-import grader.child
-import grader.session
-import grader.zygote
-from grader import sandbox
-from grader.course import PROJECT_ROOT, find_exercise
-from grader.outcomes import Status
-from grader.runner import RunOptions, run_checks
-from grader.sandbox import Limits, Policy
-from grader.session import LearnerSession
-from grader.submission import load_submission
+import grader.checking.session
+import grader.engine.child
+import grader.engine.zygote
+from grader.checking.outcomes import Status
+from grader.checking.runner import RunOptions, run_checks
+from grader.checking.session import LearnerSession
+from grader.checking.submission import load_submission
+from grader.course.exercises import PROJECT_ROOT, find_exercise
+from grader.engine import launch as sandbox
+from grader.engine.launch import Limits, Policy
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 MNIST_DIR = PROJECT_ROOT.parent / "shared" / "data" / "mnist"
@@ -141,11 +141,11 @@ def files_with(marker: str, *roots: Path) -> list[Path]:
     return found + [p for p in (Path("/") / marker,) if p.exists()]
 
 
-class _RecordingChild(grader.child.Child):
+class _RecordingChild(grader.engine.child.Child):
     """A Child that remembers itself under the attack that is starting it."""
 
     owner = ""
-    made: dict[str, list[grader.child.Child]] = {}
+    made: dict[str, list[grader.engine.child.Child]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,7 +188,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     saved = {k: os.environ.get(k) for k in ("GRADER_INSTRUCTOR_TOKEN", "GRADER_SEED", "MNIST_DIR")}
     os.environ.update(GRADER_INSTRUCTOR_TOKEN=SECRET, GRADER_SEED="424242", MNIST_DIR=str(MNIST_DIR))
     patch = pytest.MonkeyPatch()
-    patch.setattr(grader.session, "Child", _RecordingChild)
+    patch.setattr(grader.checking.session, "Child", _RecordingChild)
     root = tmp_path_factory.mktemp("hostile-host")
     other = root / "other-learner" / "ex03_activations.py"
     other.parent.mkdir()
@@ -286,8 +286,8 @@ def test_hostile_submission(host: Host, name: str) -> None:
 SIGNAL_SCRIPT = """
 import os, sys, time
 from pathlib import Path
-from grader.child import Child
-from grader.sandbox import Limits, Policy
+from grader.engine.child import Child
+from grader.engine.launch import Limits, Policy
 import numpy as np
 source = "import time\\ndef sigmoid(x):\\n    time.sleep(60)\\n"
 child = Child({"ex03_activations": {"source": source, "filename": "ex03_activations.py"}},
@@ -352,7 +352,7 @@ def test_defences_are_described_and_fallbacks_reported() -> None:
     assert "time limits (the whole sandbox is killed)" in active
     local_active, local_missing = sandbox.describe_defences(Policy(isolate=False))
     assert any("not used by `grader check`" in m for m in local_missing)
-    code = ("from grader.sandbox import describe_defences, Policy; "
+    code = ("from grader.engine.launch import describe_defences, Policy; "
             "a, m = describe_defences(Policy(isolate=True)); print('|'.join(m))")
     env = {**os.environ, "GRADER_SANDBOX_DISABLE": "bwrap,unshare,cgroup,uid"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
@@ -369,18 +369,18 @@ def test_a_child_that_stops_reading_cannot_block_the_parent(isolate: bool) -> No
 
     source = (HOSTILE / "ex03_stops_itself.py").read_text()
     policy = Policy(isolate=isolate, warm=isolate, limits=Limits(call_timeout_s=3))
-    child = grader.child.Child({"ex03_activations": {"source": source,
+    child = grader.engine.child.Child({"ex03_activations": {"source": source,
                                                      "filename": "ex03_activations.py"}}, policy)
     try:
         got = child.call("ex03_activations", "sigmoid", (np.zeros(3, np.float32),), tensors=True)
         np.testing.assert_allclose(got, 0.5)
         time.sleep(0.8)  # the thread has stopped the child
         started = time.monotonic()
-        with pytest.raises(grader.child.CallTimeout):
+        with pytest.raises(grader.engine.child.CallTimeout):
             child.call("ex03_activations", "tanh", (np.zeros((1024, 1024), np.float32),))
         assert time.monotonic() - started < 6
         assert not child.alive
     finally:
         child.close()
         if isolate:
-            grader.zygote.close_zygotes()
+            grader.engine.zygote.close_zygotes()

@@ -1,4 +1,4 @@
-"""grader.notebooks: lesson files to valid notebooks, and notebooks back to Python source."""
+"""grader.checking.notebooks: lesson files to valid notebooks, and notebooks back to Python source."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.notebooks import (
+from grader.checking.notebooks import (
     NotebookError,
     exercise_to_notebook,
     notebook_to_source,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from grader.datasets import DatasetError
-from grader.child import CallTimeout, ChildCrashed, LearnerError, readable_message
-from grader.feedback import CheckFailure
-from grader.outcomes import ExerciseResult, RunResult, Status, TestResult
-from grader.runner import outcome_for
-from grader.session import ExerciseMissing
+from grader.checking.feedback import CheckFailure
+from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.runner import outcome_for
+from grader.checking.session import ExerciseMissing
+from grader.course.mnist import DatasetError
+from grader.engine.child import CallTimeout, ChildCrashed, LearnerError, readable_message
 
 
 def test_each_exception_has_its_outcome_and_words():

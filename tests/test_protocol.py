@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from grader import protocol
+from grader.engine.inside import protocol
 
 
 def roundtrip(value):

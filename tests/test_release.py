@@ -12,12 +12,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-
-import grader.release as release
 from conftest import solution_source
-from grader.cli import cli
-from grader.course import EXERCISES, PROJECT_ROOT
-from grader.release import build_release, verify_bundle
+
+import grader.instructor.release as release
+from grader.cli.main import cli
+from grader.course.exercises import EXERCISES, PROJECT_ROOT
+from grader.instructor.release import build_release, verify_bundle
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_a_learner_can_run_grader_check_from_the_bundle(bundle, tmp_path):
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert where.stdout.strip() == str(bundle / "grader" / "__init__.py")
     result = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "check", "--dir", str(bundle / "exercises"), "--json"],
+        [sys.executable, "-m", "grader.cli.main", "check", "--dir", str(bundle / "exercises"), "--json"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1, result.stderr
     exercises = json.loads(result.stdout)["exercises"]

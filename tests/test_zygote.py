@@ -13,15 +13,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from grader.zygote import close_zygotes, warm_zygote
-from grader.course import find_exercise
-from grader.outcomes import Status
-from grader.runner import RunOptions, run_checks
-from grader.sandbox import Limits, Policy
-from grader.submission import load_submission
-
 from conftest import solution_source
+
+from grader.checking.outcomes import Status
+from grader.checking.runner import RunOptions, run_checks
+from grader.checking.submission import load_submission
+from grader.course.exercises import find_exercise
+from grader.engine.launch import Limits, Policy
+from grader.engine.zygote import close_zygotes, warm_zygote
 
 POLICY = Policy(isolate=True, warm=True, limits=Limits(call_timeout_s=5))
 EX03 = find_exercise("ex03")

@@ -1,7 +1,7 @@
 """The words for typical learner mistakes: mistake id -> (what went wrong, what to try).
 
 The values a mistake produces are computed by the hidden reference (and stored
-for public inputs by `grader.fixtures`); a check that finds the learner's output
+for public inputs by `grader.instructor.fixtures`); a check that finds the learner's output
 equal to one of them names the mistake with these words.
 """
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from grader.checking.feedback import CheckFailure, as_array, show
 from grader.checks.mistakes import MISTAKES
-from grader.child import LearnerError
-from grader.feedback import CheckFailure, as_array, show
+from grader.engine.child import LearnerError
 
 __all__ = [
     "load_expected",

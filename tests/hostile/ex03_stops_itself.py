@@ -3,7 +3,7 @@
 The child then no longer reads its requests. A request larger than the pipe's buffer
 (a big hidden input) used to block the parent's write forever, with no timeout, in
 `grader check` and `grader grade` alike. The parent's writes now keep the call's
-deadline (`grader/protocol.py: write_frame`): the call times out and the child is killed.
+deadline (`grader/engine/inside/protocol.py: write_frame`): the call times out and the child is killed.
 Bounded: one stop, nothing else runs.
 """
 

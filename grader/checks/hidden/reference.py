@@ -3,7 +3,7 @@
 Organised by exercise (one section each). Next to every reference sit the
 values that typical mistakes produce (``*_mistakes`` functions, returning
 ``{mistake id: values}``), so that a check can name the mistake; the words for
-each id are in :mod:`grader.checks.mistakes`. `grader.fixtures` also uses these
+each id are in :mod:`grader.checks.mistakes`. `grader.instructor.fixtures` also uses these
 to store the mistakes' values for the public inputs.
 
 Mistake functions compute in the input's own dtype where the mistake is a

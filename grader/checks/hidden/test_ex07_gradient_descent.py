@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.checking.feedback import CheckFailure, show
 from grader.checks.hidden.reference import ex06_loss_and_gradients
 from grader.checks.public.test_ex07_gradient_descent import (
     KEYS,
@@ -26,8 +27,7 @@ from grader.checks.public.test_ex07_gradient_descent import (
     recommended_fit,
     run_fit,
 )
-from grader.feedback import CheckFailure, show
-from grader.toydata import two_spirals
+from grader.course.toydata import two_spirals
 
 pytestmark = pytest.mark.exercise("ex07")
 

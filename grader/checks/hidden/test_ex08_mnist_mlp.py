@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from grader.checking.feedback import CheckFailure
 from grader.checks.public.test_ex08_mnist_mlp import (
     build,
     check_mlp,
@@ -25,7 +26,6 @@ from grader.checks.public.test_ex08_mnist_mlp import (
     mnist,
     train_and_score,
 )
-from grader.feedback import CheckFailure
 
 pytestmark = pytest.mark.exercise("ex08")
 

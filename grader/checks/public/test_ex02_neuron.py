@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from grader.checks.support import array_of, brief, expect_values, load_expected, shape_errors
-from grader.protocol import Activation
+from grader.engine.inside.protocol import Activation
 
 pytestmark = pytest.mark.exercise("ex02")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from grader.checking.forbidden import assert_allowed
 from grader.checks.support import (
     array_of,
     brief,
@@ -18,7 +19,6 @@ from grader.checks.support import (
     expect_values,
     load_expected,
 )
-from grader.forbidden import assert_allowed
 
 pytestmark = pytest.mark.exercise("ex03")
 

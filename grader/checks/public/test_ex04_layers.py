@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.checking.feedback import CheckFailure, show
 from grader.checks.support import array_of, brief, expect_values, load_expected, shape_errors
-from grader.feedback import CheckFailure, show
-from grader.protocol import Activation
+from grader.engine.inside.protocol import Activation
 
 pytestmark = pytest.mark.exercise("ex04")
 

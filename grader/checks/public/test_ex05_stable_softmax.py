@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.checking.feedback import as_array
+from grader.checking.forbidden import assert_allowed
 from grader.checks.mistakes import OVERFLOW_HINT, UNDERFLOW_HINT
 from grader.checks.support import (
     array_of,
@@ -23,8 +25,6 @@ from grader.checks.support import (
     expect_values,
     load_expected,
 )
-from grader.feedback import as_array
-from grader.forbidden import assert_allowed
 
 pytestmark = pytest.mark.exercise("ex05")
 

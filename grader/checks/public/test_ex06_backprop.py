@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.child import LearnerError
-from grader.feedback import CheckFailure, as_array, show
+from grader.checking.feedback import CheckFailure, as_array, show
+from grader.engine.child import LearnerError
 
 pytestmark = pytest.mark.exercise("ex06")
 
@@ -78,7 +78,7 @@ def tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     With `sigmoid_derivative=False` the sigmoid passes gradients through unchanged
     (dL1 = dS): what a backward pass without the S * (1 - S) factor computes.
     The tapes of the fixed public inputs are stored in expected_ex06.json (made by
-    `python -m grader.fixtures ex06`, by this same function), so that a learner's
+    `python -m grader.instructor.fixtures ex06`, by this same function), so that a learner's
     `grader check` needs no TensorFlow in this process.
     """
     if _STORED.exists():
@@ -114,7 +114,7 @@ def compute_tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
 
 def require_by_hand(sub: Any) -> None:
     """Fail when the learner's file uses automatic differentiation."""
-    from grader.forbidden import assert_allowed
+    from grader.checking.forbidden import assert_allowed
 
     assert_allowed(sub.ex06.source, AUTODIFF,
                    lesson="backward() must apply the chain rule by hand; automatic "

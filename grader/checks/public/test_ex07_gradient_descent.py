@@ -2,7 +2,7 @@
 
 `sgd_step` is checked on fixed values against the update rule the lesson states,
 W' = W - lr * dW, with the typical mistakes named (adding the gradient, leaving out
-the learning rate). `fit` trains on the two-spirals data of `grader.toydata`; its
+the learning rate). `fit` trains on the two-spirals data of `grader.course.toydata`; its
 accuracy is computed HERE, from the parameters it returns, never taken from the
 learner's code. ex07 imports the learner's own ex06 (forward and backward), so
 the ex06 file must be in the same folder.
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.child import LearnerError
-from grader.feedback import CheckFailure, as_array, show
-from grader.session import ExerciseMissing
-from grader.toydata import RECOMMENDED_FIT, two_spirals
+from grader.checking.feedback import CheckFailure, as_array, show
+from grader.checking.session import ExerciseMissing
+from grader.course.toydata import RECOMMENDED_FIT, two_spirals
+from grader.engine.child import LearnerError
 
 pytestmark = pytest.mark.exercise("ex07")
 
@@ -192,7 +192,7 @@ SPIRAL_X, SPIRAL_Y = two_spirals(FIT_POINTS, seed=0)
 
 def recommended_fit(sub: Any, x: np.ndarray, y: np.ndarray,
                     seed: int) -> tuple[dict[str, np.ndarray], Any]:
-    """fit with the settings of grader.toydata.RECOMMENDED_FIT."""
+    """fit with the settings of grader.course.toydata.RECOMMENDED_FIT."""
     return run_fit(sub, x, y, int(RECOMMENDED_FIT["hidden"]), float(RECOMMENDED_FIT["lr"]),
                    int(RECOMMENDED_FIT["steps"]), seed)
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.child import LearnerError
-from grader.feedback import CheckFailure, show
-from grader.protocol import Handle
+from grader.checking.feedback import CheckFailure, show
+from grader.engine.child import LearnerError
+from grader.engine.inside.protocol import Handle
 
 pytestmark = pytest.mark.exercise("ex08")
 
@@ -196,7 +196,7 @@ def train_and_score(sub: Any, x: np.ndarray, y: np.ndarray, epochs: int, batch_s
 
 
 def mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
-    from grader.datasets import load_mnist
+    from grader.course.mnist import load_mnist
 
     images, labels = load_mnist(split)
     assert labels is not None

@@ -1,0 +1,71 @@
+"""Render results for people: the learner's terminal, and Markdown feedback.
+
+Hidden checks show only their name and score unless the instructor reveals them.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+
+__all__ = ["render_terminal", "STATUS_WORDS", "visible_feedback"]
+
+STATUS_WORDS = {
+    Status.PASSED: ("passed", "green"),
+    Status.FAILED: ("failed", "red"),
+    Status.ERROR: ("error", "red"),
+    Status.TIMEOUT: ("timed out", "yellow"),
+    Status.NOT_ATTEMPTED: ("not attempted", "dim"),
+}
+
+
+def visible_feedback(test: TestResult, reveal_hidden: bool) -> str:
+    """What a learner may read about one check."""
+    if test.visibility == "hidden" and not reveal_hidden:
+        return ""
+    return test.feedback
+
+
+def _exercise_line(exercise: ExerciseResult) -> Text:
+    word, colour = STATUS_WORDS[exercise.status]
+    line = Text()
+    line.append(f"{exercise.id}  ", style="bold")
+    line.append(f"{exercise.title:<48.48} ")
+    line.append(f"{exercise.points:g}/{exercise.max_points:g}".rjust(8))
+    line.append(f"  {word}", style=colour)
+    return line
+
+
+def render_terminal(result: RunResult, console: Console, reveal_hidden: bool = False) -> None:
+    """One line per exercise, then what went wrong and what to try."""
+    for exercise in result.exercises:
+        console.print(_exercise_line(exercise))
+        for note in exercise.notes:
+            console.print(f"      note: {escape(note)}", style="dim")
+        if exercise.status is Status.NOT_ATTEMPTED:
+            continue
+        for test in exercise.tests:
+            if test.status is Status.PASSED:
+                continue
+            word, colour = STATUS_WORDS[test.status]
+            label = "hidden check" if test.visibility == "hidden" else "check"
+            console.print(
+                f"    [{colour}]✗ {word}[/] {label} [bold]{escape(test.name)}[/] "
+                f"({test.points:g}/{test.max_points:g})"
+            )
+            text = visible_feedback(test, reveal_hidden)
+            for line in text.splitlines():
+                console.print(f"        {escape(line)}")
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", style="yellow")
+    public = [t for e in result.exercises for t in e.tests if t.visibility == "public"]
+    hidden = [t for e in result.exercises for t in e.tests if t.visibility == "hidden"]
+    summary = f"public checks: {sum(t.points for t in public):g}/{sum(t.max_points for t in public):g} points"
+    if hidden:
+        summary += f" — hidden checks: {sum(t.points for t in hidden):g}/{sum(t.max_points for t in hidden):g} points"
+    else:
+        summary += " — hidden checks run at grading time"
+    console.print(summary, style="bold")

@@ -1,0 +1,157 @@
+"""The instructor's commands: ``grade``, ``release`` and ``gradescope`` (added to ``grader``).
+
+``grader grade`` exits 0 when the batch completed, whatever the learners scored; 2 on a
+usage error; 130 when interrupted (every finished result is kept; run it again to resume).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from grader.cli.errors import ExitCode, UsageProblem
+from grader.course.exercises import UnknownExercise, find_exercise
+
+__all__ = ["grade", "release", "gradescope", "ExerciseList"]
+
+
+class ExerciseList(click.ParamType):
+    """``--exercises ex02,ex03`` (or the option repeated): exercise ids, checked and in order."""
+
+    name = "EX[,EX...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        names = [n for n in str(value).replace(",", " ").split() if n]
+        try:
+            return tuple(find_exercise(n).id for n in names)
+        except UnknownExercise as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _exercise_ids(values: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(e for value in values for e in value))
+
+
+def _exercises_option(function: Any) -> Any:
+    return click.option("--exercises", "-e", type=ExerciseList(), multiple=True,
+                        help="Only these exercises (e.g. --exercises ex02,ex03, or -e ex02 -e ex03); "
+                             "default: all.")(function)
+
+
+def _show_defences(err: Any) -> None:
+    from grader.engine.launch import Policy
+    from grader.instructor.batch import defences
+
+    active, missing = defences(Policy(isolate=True))
+    err.print(f"sandbox defences active: {', '.join(active) or 'none'}", style="green")
+    for defence in missing:
+        err.print(f"WARNING: sandbox defence MISSING on this machine: {defence}", style="bold red")
+    if missing:
+        err.print("learner code will run without the defences above; grade on a machine that has "
+                  "them (see the README: bubblewrap, namespaces, root) for untrusted classes",
+                  style="red")
+
+
+@click.command()
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+              help="Output folder: grades.csv, summary, one folder per learner.")
+@click.option("--workers", type=click.IntRange(1, 512), default=None,
+              help="Learners graded at once (default: the number of cores).")
+@_exercises_option
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None,
+              help="Seconds each call to a learner's code may take (default 10).")
+@click.option("--budget", type=click.FloatRange(1, 86400), default=None,
+              help="Wall-time seconds per learner (default: 60 + 120 per exercise).")
+@click.option("--memory", type=click.IntRange(64, 1 << 20), default=None, metavar="MB",
+              help="Memory per learner's process in MB (default 6144).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
+              help="Seed of the hidden checks' inputs (default: $GRADER_SEED, else random per "
+                   "batch and kept for reruns on the same OUT).")
+@click.option("--force", is_flag=True, help="Regrade everyone, even unchanged submissions.")
+@click.option("--reveal-hidden", is_flag=True,
+              help="Show hidden checks' details in the learners' feedback.")
+def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tuple[str, ...], ...],
+          timeout: float | None, budget: float | None, memory: int | None, seed: int | None,
+          force: bool, reveal_hidden: bool) -> None:
+    """Grade every learner in SUBMISSIONS (a folder or .zip each) into OUT.
+
+    \b
+    Writes OUT/grades.csv, OUT/summary.json, OUT/summary.png and, per learner,
+    OUT/<learner>/result.json, feedback.md and results.json (Gradescope format).
+    Resumable: run it again after an interruption and only the missing learners
+    are graded; unchanged submissions are not graded again (--force does).
+    """
+    from rich.console import Console
+
+    from grader.instructor.batch import BatchBusy, BatchOptions, grade_class
+
+    if not submissions.is_dir():
+        raise UsageProblem(f"the submissions folder {submissions} does not exist or is not a folder")
+    resolved_out, resolved_in = out.resolve(), submissions.resolve()
+    if resolved_out == resolved_in or resolved_in in resolved_out.parents:
+        raise UsageProblem("OUT must not be inside SUBMISSIONS (it would be graded as a learner)")
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out} exists and is not a folder")
+    chosen = _exercise_ids(exercises)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    _show_defences(err)
+    options = BatchOptions(submissions, out, workers, chosen, timeout, seed, force, reveal_hidden,
+                           budget, memory)
+    try:
+        report = grade_class(options, err)
+    except BatchBusy as exc:
+        raise UsageProblem(str(exc)) from None
+    line = (f"{report.learners} learners: {report.graded} graded, {report.reused} unchanged, "
+            f"{report.problems} with problems; mean {report.mean:g}/{report.max_points:g}; "
+            f"{report.seconds:g} s -> {out / 'grades.csv'}")
+    click.echo(line)
+    if report.interrupted:
+        click.echo("interrupted: run the same command again to grade the rest", err=True)
+        sys.exit(130)
+
+
+@click.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def release(out: Path, force: bool) -> None:
+    """Build the learner bundle in OUT: lessons, notebooks, the grader with public checks.
+
+    The bundle is checked for solutions and hidden checks before it is put in place;
+    if anything secret is found, nothing is released and the findings are listed.
+    """
+    from grader.instructor.release import ReleaseError, build_release
+
+    if out.exists() and not out.is_dir():
+        raise UsageProblem(f"{out} exists and is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise UsageProblem(f"{out} exists and is not empty; use --force to replace it")
+    try:
+        built = build_release(out, force=force)
+    except ReleaseError as exc:
+        click.secho(f"RELEASE BLOCKED: {exc}", fg="red", bold=True, err=True)
+        sys.exit(ExitCode.CHECKS_FAILED)
+    click.echo(f"released {built.path}: {built.exercises} exercises, {built.notebooks} notebooks, "
+               f"{built.public_checks} public check modules; no solutions, no hidden checks")
+
+
+@click.command()
+@click.argument("zip_path", metavar="OUT.zip", type=click.Path(path_type=Path))
+@_exercises_option
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None,
+              help="Seconds each call to a learner's code may take (default 10).")
+@click.option("--reveal-hidden", is_flag=True, help="Show hidden checks' details to learners.")
+def gradescope(zip_path: Path, exercises: tuple[tuple[str, ...], ...], timeout: float | None,
+               reveal_hidden: bool) -> None:
+    """Build a Gradescope autograder zip (setup.sh, run_autograder, grader, all checks)."""
+    from grader.instructor.release import build_gradescope
+
+    if zip_path.suffix.lower() != ".zip":
+        raise UsageProblem(f"{zip_path} must end in .zip")
+    built = build_gradescope(zip_path, _exercise_ids(exercises), timeout, reveal_hidden)
+    click.echo(f"wrote {built}: upload it as the assignment's autograder (Ubuntu base image)")

@@ -1,0 +1,284 @@
+"""The child process: imports a learner's files and serves calls from the parent.
+
+Run as ``python -m grader.engine.inside.worker IN_FD OUT_FD``. Everything here is untrusted
+territory: the learner's code shares this process, so the parent believes
+nothing but the plain data it receives and checks it itself.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+import traceback
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from grader.engine.inside import protocol
+
+__all__ = ["main", "serve", "describe", "preload"]
+
+_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+tf: Any = None
+
+
+def preload() -> None:
+    """Import the framework now (a zygote does this once, before forking children)."""
+    _import_framework()
+
+
+def _import_framework() -> None:
+    """Pay the framework import up front, while the parent is still loading."""
+    global tf
+    if tf is None and _BACKEND == "tensorflow":
+        try:
+            import tensorflow
+
+            tf = tensorflow
+        except ImportError:
+            tf = None
+
+
+class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves the learner's modules from sources sent over the pipe (never from disk)."""
+
+    def __init__(self, sources: dict[str, dict[str, str]]) -> None:
+        self.sources = sources
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001
+        if fullname in self.sources:
+            return importlib.util.spec_from_loader(fullname, self, origin=self.filename(fullname))
+        return None
+
+    def filename(self, name: str) -> str:
+        return self.sources[name].get("filename", name + ".py")
+
+    def create_module(self, spec):  # noqa: ANN001
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        name = module.__name__
+        module.__file__ = self.filename(name)
+        code = compile(self.sources[name]["source"], self.filename(name), "exec")
+        exec(code, module.__dict__)
+
+
+class _Handles:
+    """Objects that cannot cross stay here; the parent refers to them by number."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, Any] = {}
+
+    def add(self, value: Any) -> dict[str, Any]:
+        number = len(self.objects) + 1
+        self.objects[number] = value
+        return {"$": "handle", "id": number, "type": type(value).__name__, "desc": describe(value)}
+
+    def resolve(self, data: dict[str, Any]) -> Any:
+        if data["$"] == "activation":
+            from grader.engine.inside.activations import resolve_activation
+
+            return resolve_activation(str(data.get("name")))
+        return self.objects[int(data["id"])]
+
+
+def _layer_record(layer: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    try:
+        config = layer.get_config()
+    except Exception:
+        pass
+    activation = config.get("activation")
+    try:
+        output_shape = list(layer.output.shape) if hasattr(layer, "output") else None
+    except Exception:
+        output_shape = None
+    return {
+        "class": type(layer).__name__,
+        "name": str(getattr(layer, "name", "")),
+        "units": config.get("units") if isinstance(config.get("units"), int) else None,
+        "activation": activation if isinstance(activation, str) else None,
+        "params": int(layer.count_params()) if getattr(layer, "built", False) else 0,
+        "output_shape": output_shape,
+    }
+
+
+def describe(value: Any) -> dict[str, Any]:
+    """A plain description of an object that stays in the child (layers for a model)."""
+    if hasattr(value, "layers") and hasattr(value, "count_params"):
+        layers: list[dict[str, Any]] = []
+
+        def walk(layer: Any) -> None:
+            inner = getattr(layer, "layers", None)
+            if isinstance(inner, list) and inner:
+                for sub in inner:
+                    walk(sub)
+            else:
+                layers.append(_layer_record(layer))
+
+        for top in value.layers:
+            walk(top)
+
+        def shape(attr: str) -> list[Any] | None:
+            for getter in (lambda: getattr(value, attr).shape, lambda: getattr(value, attr + "_shape")):
+                try:
+                    return [None if d is None else int(d) for d in getter()]
+                except Exception:  # noqa: BLE001 - not built yet, or a learner's odd model
+                    continue
+            return None
+
+        try:
+            params = int(value.count_params())
+        except Exception:
+            params = -1
+        return {
+            "kind": "keras_model",
+            "layers": layers,
+            "params": params,
+            "input_shape": shape("input"),
+            "output_shape": shape("output"),
+            "compiled": bool(getattr(value, "optimizer", None) is not None),
+        }
+    try:
+        text = repr(value)[:200]
+    except Exception:  # noqa: BLE001 - a learner object whose repr raises
+        text = ""
+    return {"kind": "object", "repr": text}
+
+
+def _to_plain(value: Any, depth: int = 0) -> Any:
+    """Turn framework tensors into numpy arrays before encoding (as deep as the protocol goes)."""
+    if depth > protocol.MAX_DEPTH:
+        return value  # encode_value refuses it with "nested too deeply"
+    if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)):
+        array = value.numpy()
+        if value.dtype == tf.string:
+            array = np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[str])(array)
+        return array
+    if type(value) is not np.ndarray and hasattr(value, "__array__") and hasattr(value, "shape"):
+        try:
+            return np.asarray(value)
+        except Exception:
+            return value
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        return np.asarray(value).view(np.ndarray)
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_to_plain(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return {k: _to_plain(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _to_arguments(value: Any, tensors: bool) -> Any:
+    if isinstance(value, np.ndarray) and tensors and tf is not None:
+        return tf.constant(value)
+    if isinstance(value, list):
+        return [_to_arguments(v, tensors) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_arguments(v, tensors) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_arguments(v, tensors) for k, v in value.items()}
+    return value
+
+
+def _learner_traceback(exc: BaseException, filenames: set[str]) -> list[str]:
+    """Only the learner's own frames: the grader's are noise to them."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    lines = [f'File "{f.filename}", line {f.lineno}, in {f.name}: {f.line or ""}'.rstrip()
+             for f in frames if f.filename in filenames]
+    if isinstance(exc, SyntaxError) and exc.filename in filenames:
+        lines.append(f'File "{exc.filename}", line {exc.lineno}: {(exc.text or "").strip()}')
+    return lines
+
+
+def _error(exc: BaseException, phase: str, filenames: set[str]) -> dict[str, Any]:
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "traceback": _learner_traceback(exc, filenames)[-8:],
+        "phase": phase,
+    }
+
+
+def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    handles: _Handles = state["handles"]
+    op = request.get("op")
+    if op == "load":
+        finder = _SourceFinder(request["sources"])
+        sys.meta_path.insert(0, finder)
+        state["filenames"] = {finder.filename(n) for n in request["sources"]}
+        return {"ok": True}, []
+    if op == "call":
+        filenames = state.get("filenames", set())
+        try:
+            module = importlib.import_module(request["module"])
+        except BaseException as exc:  # noqa: BLE001 - anything the learner's import raises
+            return {"ok": False, "error": _error(exc, "import", filenames)}, []
+        if request.get("handle") is not None:
+            target = handles.objects.get(int(request["handle"]))
+            function = getattr(target, request["function"], None)
+        else:
+            function = getattr(module, request["function"], None)
+        if not callable(function):
+            return {"ok": False, "error": {"type": "MissingFunction", "message": request["function"],
+                                            "traceback": [], "phase": "import"}}, []
+        try:
+            tensors = bool(request.get("tensors", True))
+            args = _to_arguments(protocol.decode_value(request["args"], blobs, handles.resolve), tensors)
+            kwargs = _to_arguments(protocol.decode_value(request["kwargs"], blobs, handles.resolve), tensors)
+        except Exception as exc:  # noqa: BLE001 - e.g. a model from a program that was restarted
+            return {"ok": False, "error": _error(exc, "arguments", filenames)}, []
+        if request.get("seed") is not None:
+            _seed(int(request["seed"]))
+        try:
+            value = function(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - learner errors become data
+            return {"ok": False, "error": _error(exc, "call", filenames)}, []
+        out: list[bytes] = []
+        try:
+            encoded = protocol.encode_value(_to_plain(value), out, fallback=handles.add)
+        except Exception as exc:  # noqa: BLE001
+            return {"ok": False, "error": _error(exc, "result", filenames)}, []
+        return {"ok": True, "value": encoded}, out
+    return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}",
+                                    "traceback": [], "phase": "call"}}, []
+
+
+def _seed(seed: int) -> None:
+    np.random.seed(seed)
+    if "keras" in sys.modules or _BACKEND != "tensorflow":
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    elif tf is not None:
+        tf.random.set_seed(seed)
+
+
+def serve(in_fd: int, out_fd: int) -> int:
+    """Announce readiness, then answer requests until the parent closes the pipe."""
+    _import_framework()
+    protocol.write_frame(out_fd, {"ready": True, "backend": _BACKEND, "tensorflow": tf is not None})
+    reader = protocol.FrameReader(in_fd, max_blobs=1 << 31)
+    state: dict[str, Any] = {"handles": _Handles()}
+    while True:
+        try:
+            request, blobs = reader.read_frame()
+        except protocol.ChildGone:
+            return 0
+        if request.get("op") == "exit":
+            return 0
+        reply, out = _serve(request, blobs, state)
+        reply["id"] = request.get("id")
+        protocol.write_frame(out_fd, reply, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return serve(int(argv[0]), int(argv[1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

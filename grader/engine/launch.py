@@ -1,0 +1,374 @@
+"""How the learner's child is started: limits, namespaces, a filesystem view, an unprivileged uid.
+
+`Policy.isolate` (batch grading) asks for every defence this machine has, strongest
+first:
+
+1. **bubblewrap** (``bwrap``): new network, PID, IPC and UTS namespaces and a
+   minimal read-only filesystem view (``/usr``, the Python install, the
+   ``grader`` package without its ``checks``), size-capped tmpfs for the working
+   directory, ``/tmp`` and ``/dev/shm``;
+2. else **unshare** (util-linux): network and PID namespaces only;
+3. else nothing but the limits below.
+
+As root, the learner's code then runs under a uid of its own (one per child), so
+``RLIMIT_NPROC`` applies, it cannot signal or read anything of the grader's, and
+whatever it leaves behind can be found and killed by uid. Memory is capped by a
+cgroup where one is writable, and always by ``RLIMIT_DATA`` (docs/security.md has
+the measurements behind that choice). `grader check` (``isolate=False``) keeps the
+timeouts and the rlimits. Missing defences are reported by :func:`describe_defences`,
+never skipped silently. ``GRADER_SANDBOX_DISABLE=bwrap,unshare,cgroup,uid`` turns
+pieces off, to test the fallbacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import resource
+import shutil
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.engine import cgroups
+from grader.engine.confine import (
+    PROJECT_ROOT,
+    SANDBOX_LIB,
+    WORKDIR,
+    bwrap_argv,
+    drop_argv,
+    kill_uid,
+    remove_ipc_of_uid,
+    try_command,
+    unshare_argv,
+    worker_argv,
+)
+
+__all__ = ["Limits", "Policy", "LaunchSpec", "launch_spec", "describe_defences", "Machine", "probe_machine",
+           "ZygoteLaunch", "zygote_launch", "apply_rlimits"]
+
+UID_BASE = 1_900_000_000  # children get uids from here on: no passwd entry, nothing owned
+_KEEP_ENV = ("LANG", "LC_ALL", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES",
+             "XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION", "XLA_FLAGS")
+_MiB = 1024 * 1024
+_uids = itertools.count()
+NOT_FOR_CHECK = " (not used by `grader check`)"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budgets for one learner's child process."""
+
+    call_timeout_s: float = 10.0
+    startup_timeout_s: float = 90.0
+    memory_mb: int = 6144
+    cpu_s: int = 900
+    processes: int = 512  # processes and threads together
+    file_size_mb: int = 64
+    output_kb: int = 64
+    disk_mb: int = 256  # each tmpfs of the bubblewrap view: working directory, /tmp, /dev/shm
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which defences to use: `isolate` is for grading other people's code."""
+
+    isolate: bool = False
+    limits: Limits = field(default_factory=Limits)
+    warm: bool = False  # fork children from a zygote that has imported TensorFlow (batches)
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything `subprocess.Popen` needs to start one child, and how to clean up after it."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    preexec_fn: Callable[[], None]
+    defences: tuple[str, ...]
+    missing: tuple[str, ...]
+    uid: int | None = None  # the child's own uid, where we dropped to one
+    cgroup: cgroups.ChildCgroup | None = None
+    wrapped: bool = False  # argv[0] is bwrap/unshare: exit status 128+N means "killed by signal N"
+    memory_mb: int = 0
+    rlimits: tuple[tuple[str, int, int], ...] = ()
+
+    def exit_signal(self, returncode: int | None) -> int | None:
+        """The signal that ended the learner's process, seen through a wrapper's exit status."""
+        if returncode is None:
+            return None
+        if returncode < 0:
+            return -returncode
+        if self.wrapped and 128 < returncode < 128 + 65:
+            return returncode - 128
+        return None
+
+    def out_of_memory(self) -> bool:
+        """Whether the memory cgroup killed something of this child's."""
+        return self.cgroup is not None and self.cgroup.oom_killed()
+
+    def release(self) -> None:
+        """Kill whatever the child left behind (by uid and by cgroup) and remove its cgroup."""
+        if self.uid is not None:
+            kill_uid(self.uid)
+            remove_ipc_of_uid(self.uid)  # without an IPC namespace, they would outlive the child
+        if self.cgroup is not None:
+            self.cgroup.remove()
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What this machine offers, probed once per grader process."""
+
+    root: bool
+    gpu: bool
+    cgroups: tuple[str, ...]
+    bwrap: str | None  # usable bubblewrap
+    bwrap_userns: bool  # it needs a user namespace (no uid drop of our own)
+    bwrap_error: str
+    unshare: str | None
+    unshare_error: str
+    uid_in_unshare: bool  # the uid drop works after unshare
+    uid_in_plain: bool  # the uid drop works without namespaces
+    uid_error: str
+
+
+def _child_env(workdir: str, tmpdir: str, pythonpath: str) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    env.update(
+        PATH="/usr/bin:/bin", HOME=workdir, TMPDIR=tmpdir, USER="learner", LOGNAME="learner",
+        PYTHONPATH=pythonpath, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONNOUSERSITE="1",
+        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"), MPLBACKEND="Agg", MPLCONFIGDIR=tmpdir,
+        MALLOC_ARENA_MAX="2",  # fewer 64 MiB malloc arenas: less address space, same speed
+    )
+    return env
+
+
+def _drop_now(uid: int) -> Callable[[], None]:
+    def apply() -> None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+    return apply
+
+
+def _local_machine() -> Machine:
+    """What `grader check` needs to know: nothing is probed, no namespace is used."""
+    off = "not used by `grader check`"
+    return Machine(os.geteuid() == 0, Path("/dev/nvidiactl").exists(), (), None, False, off, None, off,
+                   False, False, off)
+
+
+@functools.lru_cache(maxsize=1)
+def probe_machine() -> Machine:
+    """Find out once which defences work here, by starting a tiny Python under each.
+
+    Probing stops at the first mechanism that works (bubblewrap, then unshare, then
+    a bare uid drop); it costs about 0.3 s per mechanism tried.
+    """
+    disabled = set(os.environ.get("GRADER_SANDBOX_DISABLE", "").replace(" ", "").split(","))
+    root = os.geteuid() == 0 and "uid" not in disabled
+    gpu = Path("/dev/nvidiactl").exists()
+    check = [sys.executable, "-s", "-c", "import grader.engine.inside.protocol"]
+    probe_uid = UID_BASE + 99_999_999
+    drop = drop_argv(probe_uid) if root else []
+    groups = () if "cgroup" in disabled else cgroups.available()
+    skipped = "not needed: a stronger mechanism works"
+    bwrap = None if "bwrap" in disabled else shutil.which("bwrap")
+    bwrap_error, bwrap_userns = "bubblewrap (bwrap) is not installed or turned off", not root
+    if bwrap:
+        env = _child_env(WORKDIR, "/tmp", SANDBOX_LIB)
+        bwrap_error = try_command(bwrap_argv(bwrap, 64 * _MiB, env, not root, gpu) + drop + check, env)
+        if bwrap_error and root:  # e.g. the Python install is unreadable for other uids
+            bwrap_userns = True
+            bwrap_error = try_command(bwrap_argv(bwrap, 64 * _MiB, env, True, gpu) + check, env)
+        if not bwrap_error:
+            return Machine(root, gpu, groups, bwrap, bwrap_userns, "", None, skipped, False, False,
+                           "" if root and not bwrap_userns else skipped)
+    plain_env = _child_env("/", "/tmp", str(PROJECT_ROOT))
+    unshare = None if "unshare" in disabled else shutil.which("unshare")
+    unshare_error, uid_in_unshare = "unshare (util-linux) is not installed or turned off", False
+    if unshare:
+        uid_in_unshare = root and not try_command(unshare_argv(unshare, False) + drop + check, plain_env)
+        unshare_error = "" if uid_in_unshare else try_command(unshare_argv(unshare, True) + check, plain_env)
+    uid_error = "the grader does not run as root" if os.geteuid() != 0 else "turned off"
+    uid_in_plain = False
+    if root and not uid_in_unshare:
+        uid_error = try_command(check, plain_env, preexec_fn=_drop_now(probe_uid))
+        uid_in_plain = not uid_error
+        if uid_error:
+            uid_error = f"Python does not start as another uid: {uid_error}"
+    return Machine(root, gpu, groups, None, False, bwrap_error, None if unshare_error else unshare,
+                   unshare_error, uid_in_unshare, uid_in_plain, "" if uid_in_unshare else uid_error)
+
+
+def _plan(policy: Policy, m: Machine) -> tuple[str, bool, list[str], list[str]]:
+    """(mode, own uid?, active defences, missing defences) for this policy on this machine."""
+    active = ["time limits (the whole sandbox is killed)", "CPU time limit", "file size limit",
+              "output cap", "scrubbed environment", "empty working directory"]
+    missing: list[str] = []
+    mode = "plain"
+    if policy.isolate:
+        mode = "bwrap" if m.bwrap else "unshare" if m.unshare else "plain"
+    own_uid = policy.isolate and m.root and {
+        "bwrap": not m.bwrap_userns, "unshare": m.uid_in_unshare, "plain": m.uid_in_plain}[mode]
+    if policy.isolate and "memory" in m.cgroups:
+        active.append("memory limit (cgroup + RLIMIT_DATA)")
+    else:
+        active.append("memory limit (RLIMIT_DATA, RLIMIT_AS backstop)")
+        missing.append("memory cgroup (shared memory is capped by RLIMIT_AS only)"
+                       + ("" if policy.isolate else NOT_FOR_CHECK))
+    if own_uid:
+        active += ["unprivileged uid (one per child)", "process and thread limit (RLIMIT_NPROC)"]
+    elif policy.isolate and "pids" in m.cgroups:
+        active.append("process and thread limit (cgroup)")
+    else:
+        missing.append("process and thread limit" + ("" if policy.isolate else NOT_FOR_CHECK))
+    if not own_uid:
+        why = f" ({m.uid_error})" if policy.isolate and mode != "bwrap" else NOT_FOR_CHECK
+        if mode in ("bwrap", "unshare"):
+            instead = "a user namespace without capabilities instead"
+            why = f" ({instead})" if mode == "bwrap" else f" ({m.uid_error}; {instead})"
+        missing.append("unprivileged uid of its own" + why)
+    if mode != "plain":
+        active += ["network namespace", "PID namespace"]
+    else:
+        why = f" ({m.bwrap_error}; {m.unshare_error})" if policy.isolate else NOT_FOR_CHECK
+        missing += [f"network namespace{why}", f"PID namespace{why}"]
+    if mode == "bwrap":
+        active += ["filesystem view (bubblewrap)", "size-capped working directory and /tmp"]
+    else:
+        missing.append("filesystem view" + (f" ({m.bwrap_error})" if policy.isolate else NOT_FOR_CHECK))
+    return mode, own_uid, active, missing
+
+
+def describe_defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(active, missing) defences for children started with `policy` on this machine."""
+    _, _, active, missing = _plan(policy, probe_machine() if policy.isolate else _local_machine())
+    return tuple(active), tuple(missing)
+
+
+def _rlimit_table(limits: Limits, address_space: int | None, nproc: bool) -> tuple[tuple[str, int, int], ...]:
+    """(resource name, soft, hard) for every rlimit a child gets."""
+    memory = limits.memory_mb * _MiB
+    caps = [("RLIMIT_CPU", limits.cpu_s, limits.cpu_s + 5),
+            ("RLIMIT_DATA", memory, memory),
+            ("RLIMIT_FSIZE", limits.file_size_mb * _MiB, limits.file_size_mb * _MiB),
+            ("RLIMIT_CORE", 0, 0)]
+    if address_space is not None:
+        caps.append(("RLIMIT_AS", address_space, address_space))
+    if nproc:
+        caps.append(("RLIMIT_NPROC", limits.processes, limits.processes))
+    return tuple(caps)
+
+
+def apply_rlimits(table: tuple[tuple[str, int, int], ...] | list[list[Any]]) -> None:
+    """Set the rlimits of the calling process (a child, before it runs learner code)."""
+    for name, soft, hard in table:
+        try:
+            resource.setrlimit(getattr(resource, str(name)), (int(soft), int(hard)))
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _preexec(table: tuple[tuple[str, int, int], ...], cgroup: cgroups.ChildCgroup | None,
+             drop_uid: int | None) -> Callable[[], None]:
+    """Runs in the forked child before exec: join the cgroup, set rlimits, maybe drop the uid."""
+    drop = _drop_now(drop_uid) if drop_uid is not None else None
+
+    def apply() -> None:
+        if cgroup is not None:
+            cgroup.join()
+        apply_rlimits(table)
+        if drop is not None:
+            drop()
+
+    return apply
+
+
+@dataclass(frozen=True)
+class ZygoteLaunch:
+    """How to start a warm zygote in the same sandbox a child would get."""
+
+    argv_prefix: list[str]
+    env: dict[str, str]
+    cwd: str
+    workdir: str  # where children's scratch directories go, as the zygote sees it
+    wipe: tuple[str, ...]  # private folders to empty between learners
+
+
+def zygote_launch(policy: Policy, scratch: Path) -> ZygoteLaunch | None:
+    """The sandbox for a zygote, or None where forking from one would let learners meet.
+
+    Learners forked from one zygote share its namespaces and filesystem view one
+    after another, so each must get its own uid (killed and swept after it) and
+    the zygote must be able to give it one.
+    """
+    machine = probe_machine() if policy.isolate else _local_machine()
+    mode, own_uid, _, _ = _plan(policy, machine)
+    if policy.isolate and not own_uid:
+        return None
+    if mode == "bwrap":
+        assert machine.bwrap is not None
+        env = _child_env(WORKDIR, "/tmp", SANDBOX_LIB)
+        prefix = bwrap_argv(machine.bwrap, policy.limits.disk_mb * _MiB, env, False, machine.gpu)
+        return ZygoteLaunch(prefix, env, str(scratch), WORKDIR, ("/tmp", "/dev/shm"))
+    env = _child_env(str(scratch), str(scratch), str(PROJECT_ROOT))
+    prefix = []
+    if mode == "unshare" and machine.unshare:
+        prefix = unshare_argv(machine.unshare, userns=False)
+    os.chmod(scratch, 0o755)
+    return ZygoteLaunch(prefix, env, str(scratch), str(scratch), ())
+
+
+def launch_spec(policy: Policy, scratch: Path, in_fd: int, out_fd: int) -> LaunchSpec:
+    """Build the command line and process settings for one child (and its cgroup)."""
+    machine = probe_machine() if policy.isolate else _local_machine()
+    limits = policy.limits
+    mode, own_uid, active, missing = _plan(policy, machine)
+    uid = UID_BASE + (os.getpid() * 1000 + next(_uids) % 1000) % 99_000_000 if own_uid else None
+    cgroup = None
+    if policy.isolate and machine.cgroups:
+        cgroup = cgroups.create(uuid.uuid4().hex[:12], limits.memory_mb * _MiB,
+                                None if own_uid else limits.processes)
+        if (cgroup is None or "memory" not in cgroup.controllers) and "memory" in machine.cgroups:
+            active[active.index("memory limit (cgroup + RLIMIT_DATA)")] = "memory limit (RLIMIT_DATA)"
+            missing.append("memory cgroup (could not be created for this child)")
+    has_memory_cgroup = cgroup is not None and "memory" in cgroup.controllers
+    # Without a cgroup, RLIMIT_AS is the only cap on shared memory: leave room for the ~2.5 GiB
+    # of address space TensorFlow maps but never touches. CUDA reserves far more: no cap there.
+    backstop = None if has_memory_cgroup or machine.gpu else (limits.memory_mb + 4096) * _MiB
+    if mode == "bwrap":
+        assert machine.bwrap is not None
+        env = _child_env(WORKDIR, "/tmp", SANDBOX_LIB)
+        prefix = bwrap_argv(machine.bwrap, limits.disk_mb * _MiB, env, machine.bwrap_userns, machine.gpu)
+    else:
+        env = _child_env(str(scratch), str(scratch), str(PROJECT_ROOT))
+        prefix = []
+        if mode == "unshare" and machine.unshare:
+            prefix = unshare_argv(machine.unshare, userns=not machine.uid_in_unshare)
+        if uid is not None:  # other learners' children (other uids) cannot look inside
+            os.chown(scratch, uid, uid)
+            os.chmod(scratch, 0o700)
+    drop_in_preexec = uid if mode == "plain" else None
+    rlimits = _rlimit_table(limits, backstop, uid is not None)
+    argv = prefix + (drop_argv(uid) if uid is not None and mode != "plain" else [])
+    return LaunchSpec(
+        argv=argv + worker_argv(in_fd, out_fd),
+        env=env,
+        cwd=str(scratch),
+        preexec_fn=_preexec(rlimits, cgroup, drop_in_preexec),
+        rlimits=rlimits,
+        defences=tuple(active),
+        missing=tuple(missing),
+        uid=uid,
+        cgroup=cgroup,
+        wrapped=mode != "plain",
+        memory_mb=limits.memory_mb,
+    )

@@ -1,0 +1,274 @@
+"""Grade a whole class: ``grader grade SUBMISSIONS -o OUT``.
+
+The steps, each in its own module:
+
+1. :mod:`grader.instructor.intake` finds the learners (folders, zips, junk) and hashes their work;
+2. the :mod:`grader.instructor.journal` says who is already done with the same submission, checks,
+   grader and options (so a rerun costs nothing, and a killed batch resumes);
+3. :mod:`grader.instructor.pool` runs :func:`grader.checking.job.grade_learner` for the others on N workers;
+4. each result is committed by :mod:`grader.instructor.gradebook` (files first, then the journal);
+5. ``grades.csv`` and the summary are rebuilt from the committed results at the end of
+   every run, also after Ctrl-C.
+
+The hidden seed is the same for the whole batch: ``--seed``, else ``$GRADER_SEED``, else
+the one stored in the journal by an earlier run on this OUT, else a fresh random one.
+It is stored only in the journal, never in a file meant for learners.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from grader import __version__
+from grader.checking.job import GradeJob, LearnerResult, grade_learner
+from grader.course.exercises import EXERCISES, PROJECT_ROOT, find_exercise
+from grader.engine.launch import Policy
+from grader.instructor.gradebook import commit_learner, read_committed, write_grades_csv, write_learner_views
+from grader.instructor.intake import LearnerEntry, content_hash, discover
+from grader.instructor.journal import Journal
+from grader.instructor.pool import run_jobs
+
+__all__ = ["BatchOptions", "BatchReport", "BatchBusy", "grade_class", "grade_learner",
+           "checks_fingerprint", "defences", "default_budget", "WORK_DIR"]
+
+WORK_DIR = ".work"
+BUDGET_BASE_S = 60.0
+BUDGET_PER_EXERCISE_S = 120.0
+BACKSTOP_SLACK_S = 300.0
+# Modules that only orchestrate or present results; every other module of the package
+# (the engine, the checks) decides grades, so a change to it regrades everyone.
+# The folders of `grader/` whose code can change a grade; the rest (cli/, instructor/)
+# only orchestrates and presents, so changing it does not force a regrade.
+GRADING_FOLDERS = ("course", "engine", "checking", "checks")
+
+
+class BatchBusy(Exception):
+    """Another batch is writing to the same OUT folder."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What `grader grade` was asked to do."""
+
+    submissions: Path
+    out: Path
+    workers: int | None = None
+    exercises: tuple[str, ...] = ()  # ids; empty: every exercise
+    call_timeout_s: float | None = None
+    seed: int | None = None
+    force: bool = False
+    reveal_hidden: bool = False
+    budget_s: float | None = None  # wall time per learner; default from the exercises
+    memory_mb: int | None = None  # memory per learner's child; default: the sandbox's
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """How a batch went."""
+
+    learners: int
+    graded: int
+    reused: int
+    problems: int
+    interrupted: bool
+    seconds: float
+    seed_source: str
+    mean: float
+    max_points: float
+
+
+def default_budget(exercise_count: int) -> float:
+    return BUDGET_BASE_S + BUDGET_PER_EXERCISE_S * exercise_count
+
+
+def defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(active, missing) defences of the sandbox that learner code will run under."""
+    from grader.engine import launch as sandbox
+    describe = getattr(sandbox, "describe_defences", None)
+    if describe is not None:
+        active, missing = describe(policy)
+        return tuple(active), tuple(missing)
+    spec = sandbox.launch_spec(policy, Path(tempfile.gettempdir()), 0, 1)
+    return spec.defences, spec.missing
+
+
+def checks_fingerprint(exercise_ids: tuple[str, ...]) -> str:
+    """sha256 of what decides a grade besides the submission: checks, references, engine."""
+    from grader.checking.runner import CHECKS_DIR, check_files
+
+    package = PROJECT_ROOT / "grader"
+    selected = {p for e in exercise_ids for p in check_files(find_exercise(e), hidden=True)}
+    files = [PROJECT_ROOT / "solutions" / find_exercise(e).filename for e in exercise_ids]
+    candidates = [package / "__init__.py"] + [p for f in GRADING_FOLDERS for p in (package / f).rglob("*")]
+    for path in candidates:
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix not in (".py", ".json", ".ini"):
+            continue
+        if path.parent.parent == CHECKS_DIR and path.name.startswith(("test_ex", "expected_ex")) \
+                and path not in selected and path.stem.split("_")[1] not in exercise_ids:
+            continue  # another exercise's checks or fixtures
+        files.append(path)
+    digest = hashlib.sha256(f"grader {__version__}\0".encode())
+    for path in sorted(set(files)):
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _job_key(content: str, fingerprint: str, options: BatchOptions, seed: int,
+             exercise_ids: tuple[str, ...], budget: float) -> str:
+    data = {"content": content, "checks": fingerprint, "version": __version__, "seed": seed,
+            "exercises": list(exercise_ids), "timeout": options.call_timeout_s, "budget": budget,
+            "memory": options.memory_mb}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _seed(options: BatchOptions, journal: Journal) -> tuple[int, str]:
+    if options.seed is not None:
+        return options.seed, "--seed"
+    env = os.environ.get("GRADER_SEED", "").strip()
+    if env.isdigit():
+        return int(env), "$GRADER_SEED"
+    stored = journal.get_meta("seed")
+    if stored is not None and stored.isdigit():
+        return int(stored), "stored by an earlier run on this folder"
+    return secrets.randbelow(2**31), "random for this batch"
+
+
+def _lock(out: Path) -> int:
+    fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise BatchBusy(f"another `grader grade` is writing to {out}") from None
+    return fd
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                    disable=not console.is_terminal, transient=False)
+
+
+def grade_class(options: BatchOptions, console: Console | None = None) -> BatchReport:
+    """Grade every learner under `options.submissions` into `options.out`; resumable."""
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    begin = time.monotonic()
+    out = options.out
+    exercise_ids = tuple(find_exercise(e).id for e in options.exercises) or tuple(
+        e.id for e in EXERCISES)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
+    journal = Journal(out)
+    try:
+        seed, seed_source = _seed(options, journal)
+        journal.set_meta("seed", str(seed))
+        budget = options.budget_s or default_budget(len(exercise_ids))
+        fingerprint = checks_fingerprint(exercise_ids)
+        entries = discover(options.submissions)
+        hashes = {e.learner: content_hash(e) for e in entries}
+        keys = {e.learner: _job_key(hashes[e.learner], fingerprint, options, seed, exercise_ids,
+                                    budget) for e in entries}
+        todo = [e for e in entries
+                if options.force or not journal.is_done(e.learner, keys[e.learner], out)]
+        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        jobs = [GradeJob(e.learner, str(e.path.resolve()), e.kind,
+                         str((out / WORK_DIR / e.learner).resolve()), exercise_ids, seed, budget,
+                         options.call_timeout_s, options.memory_mb, e.reason, hashes[e.learner])
+                for e in todo]
+        workers = max(1, min(options.workers or os.cpu_count() or 1, len(jobs) or 1))
+        console.print(f"{len(entries)} learners in {options.submissions}: {len(jobs)} to grade, "
+                      f"{len(entries) - len(jobs)} unchanged since the last run; {workers} "
+                      f"worker(s); exercises {' '.join(exercise_ids)}; hidden seed: {seed_source}")
+        graded, interrupted = 0, True
+        try:
+            graded, interrupted = _run(jobs, workers, journal, keys, options, console)
+        finally:
+            summary = _rebuild(out, entries, exercise_ids, journal, keys, options.reveal_hidden)
+            shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+    finally:
+        journal.close()
+        os.close(lock)
+    return BatchReport(
+        learners=len(entries), graded=graded, reused=len(entries) - len(jobs),
+        problems=len(summary["problems"]), interrupted=interrupted,
+        seconds=round(time.monotonic() - begin, 1), seed_source=seed_source,
+        mean=summary["scores"]["mean"], max_points=summary["max_points"])
+
+
+def _run(jobs: list[GradeJob], workers: int, journal: Journal,
+         keys: dict[str, str], options: BatchOptions, console: Console) -> tuple[int, bool]:
+    graded = 0
+    with _progress(console) as progress:
+        task = progress.add_task("grading", total=len(jobs))
+
+        def finished(result: LearnerResult) -> None:
+            nonlocal graded
+            relative = commit_learner(options.out, result, options.reveal_hidden)
+            journal.committed(result.learner, keys[result.learner], result.content_hash, relative,
+                              result.result.points, result.result.max_points)
+            graded += 1
+            progress.advance(task)
+            if progress.disable:
+                reason = f"  ({result.reason[:80]})" if result.reason else ""
+                console.print(f"[{graded}/{len(jobs)}] {result.learner}: "
+                              f"{result.result.points:g}/{result.result.max_points:g} "
+                              f"in {result.duration_s:.1f} s{reason}")
+
+        try:
+            if jobs:
+                run_jobs(jobs, workers, lambda job: job.budget_s + BACKSTOP_SLACK_S, finished,
+                         lambda job: journal.started(job.learner))
+        except KeyboardInterrupt:
+            console.print(f"[bold yellow]interrupted[/]: {graded} results committed in this run are "
+                          "kept; run the same command again to grade the rest")
+            return graded, True
+    return graded, False
+
+
+def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ...],
+             journal: Journal, keys: dict[str, str], reveal_hidden: bool) -> dict[str, Any]:
+    """grades.csv and the summary from what is committed for the current entries."""
+    from grader.instructor.summary import write_summary
+
+    rerender = journal.get_meta("reveal_hidden") not in (None, str(reveal_hidden))
+    rows: list[tuple[str, LearnerResult | None, str]] = []
+    results: list[LearnerResult] = []
+    for entry in entries:
+        for stale in (out / entry.learner).glob(".*.tmp"):  # from a batch killed mid-write
+            stale.unlink(missing_ok=True)
+        done = journal.is_done(entry.learner, keys.get(entry.learner, ""), out)
+        result = read_committed(out, entry.learner) if done else None
+        if result is None:
+            rows.append((entry.learner, None, "not graded yet: run the batch again to finish it"))
+            continue
+        if rerender:
+            write_learner_views(out, result, reveal_hidden)
+        rows.append((entry.learner, result, ""))
+        results.append(result)
+    journal.set_meta("reveal_hidden", str(reveal_hidden))
+    write_grades_csv(out / "grades.csv", list(exercise_ids), rows)
+    return write_summary(out, len(entries), results, list(exercise_ids))

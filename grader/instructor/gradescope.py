@@ -1,0 +1,82 @@
+"""Gradescope's side: grade ``ROOT/submission`` and write ``ROOT/results/results.json``.
+
+Run by the ``run_autograder`` script of the zip that ``grader gradescope`` builds::
+
+    python -m grader.instructor.gradescope --root /autograder --config /autograder/source/grader_config.json
+
+``ROOT`` defaults to ``$GRADER_AUTOGRADER_ROOT``, else ``/autograder``, so a test can run
+it against a fake tree. The submission is graded by the same job as ``grader grade``
+(public and hidden checks, learner code in an isolated child). A results file is
+written whatever happens, so Gradescope never shows "no results".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.checking.job import GradeJob, grade_learner
+from grader.course.exercises import EXERCISES, find_exercise
+from grader.instructor.gradebook import atomic_write, gradescope_results
+
+__all__ = ["main", "grade_submission", "ROOT_ENV", "DEFAULT_ROOT"]
+
+ROOT_ENV = "GRADER_AUTOGRADER_ROOT"
+DEFAULT_ROOT = "/autograder"
+
+
+def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Grade `root`/submission; return Gradescope's results dictionary."""
+    exercises = tuple(find_exercise(e).id for e in config.get("exercises") or ()) or tuple(
+        e.id for e in EXERCISES)
+    seed_text = os.environ.get("GRADER_SEED", "").strip()
+    seed = int(seed_text) if seed_text.isdigit() else secrets.randbelow(2**31)
+    work = Path(tempfile.mkdtemp(prefix="grader-autograder-"))
+    try:
+        job = GradeJob(learner="submission", path=str(root / "submission"), kind="folder",
+                       work_dir=str(work / "unpacked"), exercises=exercises, seed=seed,
+                       budget_s=60.0 + 120.0 * len(exercises),
+                       call_timeout_s=config.get("call_timeout_s"))
+        result = grade_learner(job)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return gradescope_results(result.result, result.duration_s, bool(config.get("reveal_hidden")),
+                              result.reason)
+
+
+def _failure(message: str, started: float) -> dict[str, Any]:
+    return {"score": 0.0, "execution_time": round(time.monotonic() - started, 3),
+            "output": f"The autograder could not grade this submission: {message}. "
+                      "Please tell your instructor.", "tests": []}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get(ROOT_ENV, DEFAULT_ROOT)))
+    parser.add_argument("--config", type=Path, default=None)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    results_file = args.root / "results" / "results.json"
+    try:
+        config = json.loads(args.config.read_text()) if args.config and args.config.is_file() else {}
+        if not (args.root / "submission").is_dir():
+            results = _failure(f"{args.root / 'submission'} is not a folder", started)
+        else:
+            results = grade_submission(args.root, config)
+    except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
+        results = _failure(f"{type(exc).__name__}: {exc}", started)
+    atomic_write(results_file, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {results_file}: {results['score']:g} points, {len(results['tests'])} tests")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
