@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.course.exercises import mnist as datasets
+from grader.course import mnist as datasets
 from grader.course.mnist import MNIST_FILES, DatasetError, load_mnist, mnist_dir, parse_idx
 
 ROOT = Path(__file__).resolve().parent.parent
