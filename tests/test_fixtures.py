@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from grader.checking import fixtures
+from grader.instructor import fixtures
 
 
 def same(committed: Any, fresh: Any, where: str = "") -> None:
