@@ -25,7 +25,7 @@ from grader.course.mnist import DatasetError
 from grader.engine.child import CallTimeout, ChildCrashed, LearnerError
 from grader.engine.launch import Policy
 
-__all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files", "collect_points"]
+__all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files", "collect_points", "visibility_of"]
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 SEED_ENV = "GRADER_SEED"
@@ -38,6 +38,12 @@ class RunOptions:
     hidden: bool = False
     seed: int | None = None
     policy: Policy = field(default_factory=Policy)
+
+
+def visibility_of(check_file: Path) -> str:
+    """"hidden" or "public": the check's folder inside the checks package, never the install path."""
+    relative = check_file.resolve().relative_to(CHECKS_DIR.resolve())
+    return "hidden" if relative.parts[0] == "hidden" else "public"
 
 
 def check_files(exercise: Exercise, hidden: bool) -> list[Path]:
@@ -127,7 +133,7 @@ class _GradingPlugin:
             TestResult(
                 exercise=exercise_marker.args[0] if exercise_marker else "?",
                 name=_title(item),
-                visibility="hidden" if "hidden" in Path(str(item.fspath)).parts else "public",
+                visibility=visibility_of(Path(str(item.fspath))),
                 points=max_points if status is Status.PASSED else 0.0,
                 max_points=max_points,
                 status=status,
