@@ -189,7 +189,7 @@ def grade_learner(job: GradeJob) -> LearnerResult:
             shutil.rmtree(work, ignore_errors=True)
             folder = extract_zip(folder, work)
         # Feedback names the learner's own entry, never a folder of the instructor's machine.
-        files = replace(load_submission(folder, exercises), root=Path(Path(job.path).name))
+        files = replace(load_submission(folder), root=Path(Path(job.path).name))
         if not files.files and not files.problems:
             reason = NO_FILES
             result = _empty(exercises, job)

@@ -68,11 +68,15 @@ def _read(path: Path, exercise: Exercise) -> SourceFile:
     return SourceFile(exercise.id, exercise.module, path, source, notes)
 
 
-def load_submission(root: Path, exercises: tuple[Exercise, ...] = EXERCISES) -> SubmissionFiles:
-    """Read every exercise file present under `root`; unreadable ones go to `problems`."""
+def load_submission(root: Path) -> SubmissionFiles:
+    """Read every exercise file present under `root`; unreadable ones go to `problems`.
+
+    All of them, whichever exercises are checked: one lesson imports another's code
+    (ex07 uses the learner's ex06), so checking ex07 alone needs ex06 too.
+    """
     files: dict[str, SourceFile] = {}
     problems: dict[str, str] = {}
-    for exercise in exercises:
+    for exercise in EXERCISES:
         paths = _candidates(root, exercise)
         if not paths:
             continue

@@ -56,7 +56,7 @@ def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
     from grader.engine.launch import Limits, Policy
 
     chosen = _select(exercises)
-    files = load_submission(_folder(folder, "the exercise folder"), chosen)
+    files = load_submission(_folder(folder, "the exercise folder"))
     limits = Limits() if timeout is None else Limits(call_timeout_s=timeout)
     policy = Policy(isolate=False, limits=limits)
     session = LearnerSession(files, policy)
