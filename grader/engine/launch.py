@@ -185,7 +185,8 @@ def probe_machine() -> Machine:
     groups = () if "cgroup" in disabled else cgroups.available()
     skipped = "not needed: a stronger mechanism works"
     bwrap = None if "bwrap" in disabled else shutil.which("bwrap")
-    bwrap_error, bwrap_userns, failed = "bubblewrap (bwrap) is not installed or turned off", not root, ()
+    failed: tuple[str, ...] = ()
+    bwrap_error, bwrap_userns = "bubblewrap (bwrap) is not installed or turned off", not root
     if bwrap:
         env = _child_env(WORKDIR, "/tmp", SANDBOX_LIB)
         bwrap_error, failed = _probe(bwrap_argv(bwrap, 64 * _MiB, env, not root, gpu) + (own if root else kept),

@@ -189,8 +189,8 @@ class SpawnedProcess(ChildProcess):
         self.pid = popen.pid
         self._namespace: str | None = None
 
-    @property  # type: ignore[override]
-    def returncode(self) -> int | None:
+    @property  # type: ignore[override]  # Popen's status, read-only here
+    def returncode(self) -> int | None:  # type: ignore[override]
         return self.popen.returncode
 
     def wait(self, timeout: float) -> int | None:
