@@ -43,7 +43,7 @@ from grader.engine import launch as sandbox
 from grader.engine.launch import Limits, Policy
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
-MNIST_DIR = PROJECT_ROOT.parent / "shared" / "data" / "mnist"
+MNIST_DIR = Path(os.environ.get("MNIST_DIR", PROJECT_ROOT / "data" / "mnist"))
 FUNCTIONS = ("sigmoid", "tanh", "relu", "softmax")
 SECRET = "s3cret-instructor-token"
 

@@ -113,6 +113,13 @@ def defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return spec.defences, spec.missing
 
 
+def sandbox_gaps(policy: Policy) -> tuple[tuple[str, str], ...]:
+    """Pre-flight: (missing defence, how to get it) for each one that untrusted work needs."""
+    from grader.engine.launch import missing_protections
+
+    return missing_protections(policy)
+
+
 def checks_fingerprint(exercise_ids: tuple[str, ...]) -> str:
     """sha256 of what decides a grade besides the submission: checks, references, engine."""
     from grader.checking.runner import CHECKS_DIR, check_files
