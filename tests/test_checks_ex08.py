@@ -233,3 +233,17 @@ def test_a_model_over_the_parameter_cap_earns_no_accuracy_point(grade):
     steps = hidden_steps(result)
     assert all(t.status is Status.FAILED and t.points == 0 for t in steps), feedback_of(result)
     assert all(words in t.feedback and "no accuracy points" in t.feedback for t in steps)
+
+
+def test_a_sequential_model_without_an_input_keeps_full_public_marks(grade):
+    """An honest variant: keras.Sequential with no keras.Input is built only on its first call;
+    the grader builds it (with random images) before it reads its weights."""
+    sequential = mistake((
+        '    inputs = keras.Input(shape=(28, 28), name="image")\n',
+        '    return keras.Sequential([keras.layers.Rescaling(1.0 / 255.0), keras.layers.Flatten(),\n'
+        '                             keras.layers.Dense(HIDDEN_UNITS, activation="relu"),\n'
+        '                             keras.layers.Dense(NUM_CLASSES)])\n'
+        '    inputs = keras.Input(shape=(28, 28), name="image")\n',
+    ))
+    result = grade("ex08", sequential, hidden=False)
+    assert result.points == result.max_points > 0, feedback_of(result)
