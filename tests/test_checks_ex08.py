@@ -247,3 +247,37 @@ def test_a_sequential_model_without_an_input_keeps_full_public_marks(grade):
     ))
     result = grade("ex08", sequential, hidden=False)
     assert result.points == result.max_points > 0, feedback_of(result)
+
+
+SUBCLASSED = SOLUTION.replace("def build_model() -> keras.Model:\n", '''class Doubled(keras.Model):
+    """Its layers, in order, are an MLP; its call() doubles the hidden layer first."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = keras.layers.Rescaling(1.0 / 255.0)
+        self.flatten = keras.layers.Flatten()
+        self.hidden = keras.layers.Dense(64, activation="relu")
+        self.logits = keras.layers.Dense(10)
+
+    def call(self, x):
+        h = self.hidden(self.flatten(self.scale(x)))
+        return self.logits(h + h)
+
+
+def build_model() -> keras.Model:
+    model = Doubled()
+    model(np.zeros((1, 28, 28), dtype="float32"))
+    return model
+
+
+def _unused_build_model() -> keras.Model:
+''', 1)
+
+
+def test_a_model_that_computes_more_than_its_layers_is_told_so(grade):
+    """What the grader cannot rebuild faithfully is said, not scored as something else."""
+    result = grade("ex08", SUBCLASSED, hidden=False)
+    test = check(result, "10 scores per image")
+    assert test.status is Status.FAILED, feedback_of(result)
+    assert "does not compute what your model computes" in test.feedback
+    assert "keras.Sequential" in test.feedback
