@@ -108,8 +108,16 @@ class LearnerSession:
         """Call a method of an object that stays in the child (e.g. `model.predict`)."""
         return self._run(exercise_id, method, args, kwargs, timeout, tensors, None, handle)
 
+    def export_model(self, exercise_id: str, handle: Handle, *, max_values: int,
+                     timeout: float | None = None) -> Any:
+        """A Keras model that stays in the child, as plain data: layer classes, plain configs and
+        (when it has at most `max_values` numbers) weights. Untrusted: check it all."""
+        return self._run(exercise_id, "export_model", (), {"max_values": int(max_values)}, timeout,
+                         False, None, handle, op="export")
+
     def _run(self, exercise_id: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-             timeout: float | None, tensors: bool, seed: int | None, handle: Handle | None) -> Any:
+             timeout: float | None, tensors: bool, seed: int | None, handle: Handle | None,
+             op: str = "call") -> Any:
         """One call into the child, with the exercise's timeout and crash bookkeeping."""
         self._require(exercise_id)
         if exercise_id in self._timed_out:
@@ -121,7 +129,7 @@ class LearnerSession:
         module = self.files.files[exercise_id].module
         try:
             return self._child.call(module, name, args, kwargs, timeout=timeout, tensors=tensors,
-                                    seed=seed, handle=handle)
+                                    seed=seed, handle=handle, op=op)
         except CallTimeout:
             self._timed_out.add(exercise_id)
             raise

@@ -288,15 +288,19 @@ class Child:
         tensors: bool = True,
         seed: int | None = None,
         handle: protocol.Handle | None = None,
+        op: str = "call",
     ) -> Any:
-        """Call `module.function(*args, **kwargs)` (or a method of `handle`) in the child."""
+        """Call `module.function(*args, **kwargs)` (or a method of `handle`) in the child.
+
+        `op="export"` asks for `handle` (a Keras model) as plain data instead (see
+        ``inside.worker.export_model``); `kwargs` then carry its options."""
         if not self.alive:
             raise ChildCrashed("the program is no longer running")
         self._await_ready()
         blobs: list[bytes] = []
         self._next_id += 1
         request = {
-            "op": "call",
+            "op": op,
             "id": self._next_id,
             "module": module,
             "function": function,

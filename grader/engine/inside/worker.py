@@ -19,7 +19,7 @@ import numpy as np
 
 from grader.engine.inside import protocol
 
-__all__ = ["main", "serve", "describe", "preload"]
+__all__ = ["main", "serve", "describe", "preload", "export_model"]
 
 _BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 tf: Any = None
@@ -149,6 +149,86 @@ def describe(value: Any) -> dict[str, Any]:
     return {"kind": "object", "repr": text}
 
 
+#: What export_model sends at most: layers, and items and depth of a plain config.
+EXPORT_MAX_LAYERS, EXPORT_MAX_ITEMS, EXPORT_MAX_DEPTH = 65, 256, 6
+
+
+def _plain_config(value: Any, depth: int = 0) -> Any:
+    """Only plain JSON values survive (anything else is dropped: ``_DROP``), bounded in size."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        value = value.item()  # an epsilon or a scale kept as a numpy scalar
+    if value is None or type(value) in (bool, int, float):
+        return value
+    if type(value) is str:
+        return value[:200]
+    if depth >= EXPORT_MAX_DEPTH:
+        return _DROP
+    if isinstance(value, (list, tuple)):  # Keras keeps lists as its own tracked list type
+        items = [_plain_config(v, depth + 1) for v in list(value)[:EXPORT_MAX_ITEMS]]
+        return [v for v in items if v is not _DROP]
+    if isinstance(value, dict):
+        pairs = [(k[:100], _plain_config(v, depth + 1)) for k, v in list(value.items())[:EXPORT_MAX_ITEMS]
+                 if type(k) is str]
+        return {k: v for k, v in pairs if v is not _DROP}
+    return _DROP
+
+
+_DROP = object()
+
+
+def export_model(value: Any, max_values: int) -> dict[str, Any]:
+    """A Keras model as plain data, for the parent to rebuild and evaluate itself.
+
+    For each layer (nested models flattened, in order): the class name as Python reports
+    it, its ``get_config()`` cut to plain JSON values, the shapes of its weights and, when
+    the whole model has at most `max_values` numbers, the weights as float32 arrays. The
+    parent trusts none of it except as numbers to evaluate with its own forward pass.
+    """
+    if not (hasattr(value, "layers") and hasattr(value, "get_weights")):
+        raise TypeError(f"a {type(value).__name__} is not a Keras model")
+    found: list[Any] = []
+
+    def walk(layer: Any) -> None:
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, list) and inner:
+            for sub in inner:
+                walk(sub)
+        elif len(found) < EXPORT_MAX_LAYERS:
+            found.append(layer)
+
+    for top in list(value.layers):
+        walk(top)
+    shapes = [[[int(d) for d in w.shape] for w in layer.weights] for layer in found]
+    total = sum(int(np.prod(shape)) for layer_shapes in shapes for shape in layer_shapes)
+    records = []
+    for layer, layer_shapes in zip(found, shapes):
+        try:
+            config = _plain_config(layer.get_config())
+        except Exception:  # noqa: BLE001 - a layer without a config is reported as such
+            config = {}
+        weights = None
+        if total <= max_values:
+            weights = [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
+        records.append({"class": type(layer).__name__[:100], "name": str(getattr(layer, "name", ""))[:100],
+                        "config": config if type(config) is dict else {},
+                        "weight_shapes": layer_shapes, "weights": weights})
+    return {"class": type(value).__name__[:100], "layers": records}
+
+
+def _serve_export(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    """The "export" op: a model handle as plain data (see export_model)."""
+    filenames = state.get("filenames", set())
+    try:
+        target = state["handles"].objects[int(request["handle"])]
+        options = protocol.decode_value(request["kwargs"], blobs, state["handles"].resolve)
+        value = export_model(target, int(options.get("max_values", 0)))
+        out: list[bytes] = []
+        encoded = protocol.encode_value(value, out)
+    except BaseException as exc:  # noqa: BLE001 - the learner's model or layers raised
+        return {"ok": False, "error": _error(exc, "call", filenames)}, []
+    return {"ok": True, "value": encoded}, out
+
+
 def _to_plain(value: Any, depth: int = 0) -> Any:
     """Turn framework tensors into numpy arrays before encoding (as deep as the protocol goes)."""
     if depth > protocol.MAX_DEPTH:
@@ -211,6 +291,8 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
         sys.meta_path.insert(0, finder)
         state["filenames"] = {finder.filename(n) for n in request["sources"]}
         return {"ok": True}, []
+    if op == "export":
+        return _serve_export(request, blobs, state)
     if op == "call":
         filenames = state.get("filenames", set())
         try:
