@@ -15,7 +15,7 @@ from grader.course.exercises import EXERCISES, Exercise, UnknownExercise, find_e
 if TYPE_CHECKING:
     from grader.checking.submission import SubmissionFiles
 
-__all__ = ["check", "list_exercises", "notebooks"]
+__all__ = ["check", "list_exercises", "notebooks", "exercise_folder"]
 
 
 def _select(names: tuple[str, ...]) -> tuple[Exercise, ...]:
@@ -34,16 +34,33 @@ def _folder(path: Path, what: str) -> Path:
     return path
 
 
+def exercise_folder(folder: Path | None) -> Path:
+    """--dir, or by default ./exercises, or the current folder when it holds exercise files
+    (a notebook's folder, e.g. the `notebooks/` that `grader notebooks` writes)."""
+    if folder is not None:
+        return _folder(folder, "the exercise folder")
+    if Path("exercises").is_dir():
+        return Path("exercises")
+    here = Path(".")
+    if any(here.glob("ex[0-9][0-9]*.py")) or any(here.glob("ex[0-9][0-9]*.ipynb")):
+        return here
+    raise UsageProblem("no exercise files here: run this from the course folder (the one with exercises/), "
+                       "from the folder of your exercise files or notebooks, or pass --dir FOLDER")
+
+
+DIR_HELP = ("Folder holding your exercise files (.py or .ipynb). Default: ./exercises, or the "
+            "current folder if it holds exNN_* files.")
+
+
 @click.command()
 @click.argument("exercises", nargs=-1)
-@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("exercises"),
-              show_default=True, help="Folder holding your exercise files (.py or .ipynb).")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None, help=DIR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result model as JSON.")
 @click.option("--hidden", is_flag=True, help="Instructors: also run the hidden checks.")
 @click.option("--seed", type=int, default=None, help="Seed for the hidden checks' inputs.")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None,
               help="Seconds each call to your code may take (default 10).")
-def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
+def check(exercises: tuple[str, ...], folder: Path | None, as_json: bool, hidden: bool,
           seed: int | None, timeout: float | None) -> None:
     """Run the checks on your exercise files and explain what to fix.
 
@@ -56,7 +73,7 @@ def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
     from grader.engine.launch import Limits, Policy
 
     chosen = _select(exercises)
-    files = load_submission(_folder(folder, "the exercise folder"))
+    files = load_submission(exercise_folder(folder))
     limits = Limits() if timeout is None else Limits(call_timeout_s=timeout)
     policy = Policy(isolate=False, limits=limits)
     session = LearnerSession(files, policy)
