@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from importlib.machinery import ModuleSpec
 from types import ModuleType
 
 __all__ = ["check", "hint", "notebook_imports", "run_grader"]
@@ -76,7 +77,8 @@ def hint(exercise: str, level: int = 1, dir: str | os.PathLike[str] = ".") -> in
 class _NotebookFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds `exNN_name` modules as `exNN_name.ipynb` on sys.path (after the normal finders)."""
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
         if path is not None or not _EXERCISE_MODULE.match(fullname):
             return None
         for entry in sys.path:
@@ -85,7 +87,7 @@ class _NotebookFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 return importlib.util.spec_from_file_location(fullname, candidate, loader=self)
         return None
 
-    def create_module(self, spec: object) -> ModuleType | None:
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return None
 
     def exec_module(self, module: ModuleType) -> None:
