@@ -7,8 +7,14 @@ JSON schema (the same for `grader check --json` and batch grading)::
                     "status": Status, "notes": [str], "tests": [TestResult]}
     TestResult     {"exercise": str, "name": str, "visibility": "public"|"hidden",
                     "points": float, "max_points": float, "status": Status,
-                    "feedback": str, "duration_s": float}
+                    "feedback": str, "duration_s": float, "printed": str}
     Status         "passed" | "failed" | "error" | "timeout" | "not_attempted"
+
+`printed` is what the learner's own code printed (stdout and stderr) during that check,
+kept only for a check that did not pass: "" when it printed nothing. It is cleaned and capped
+(at most 40 lines and 2000 characters, see grader/checking/printed.py) and, like
+`feedback`, a hidden check's is shown to the learner only when the instructor reveals it.
+Records written before this field existed read back with "".
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class TestResult:
     status: Status
     feedback: str = ""
     duration_s: float = 0.0
+    printed: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.printed import output_mark, printed_since
 from grader.checking.session import ExerciseMissing, LearnerSession
 from grader.checking.submission import SubmissionFiles
 from grader.course.exercises import EXERCISES, Exercise
@@ -115,6 +116,7 @@ class _GradingPlugin:
         return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.output_mark = output_mark(self.session)  # what the learner prints from here is this check's
         exercise = item.get_closest_marker("exercise")
         if exercise is not None and not self.session.has(exercise.args[0]):
             self.session._require(exercise.args[0])  # raises ExerciseMissing with the reason
@@ -139,6 +141,7 @@ class _GradingPlugin:
                 status=status,
                 feedback=feedback,
                 duration_s=round(call.duration, 3),
+                printed=printed_since(self.session, self.output_mark) if status is not Status.PASSED else "",
             )
         )
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.printed import LABEL, visible_printed
 
 __all__ = ["render_terminal", "STATUS_WORDS", "visible_feedback"]
 
@@ -59,6 +60,11 @@ def render_terminal(result: RunResult, console: Console, reveal_hidden: bool = F
             text = visible_feedback(test, reveal_hidden)
             for line in text.splitlines():
                 console.print(f"        {escape(line)}")
+            printed = visible_printed(test, reveal_hidden)
+            if printed:
+                console.print(f"        {LABEL}:", style="cyan")
+                for line in printed.splitlines():
+                    console.print(f"        │ {escape(line)}", style="cyan")
     for note in result.notes:
         console.print(f"note: {escape(note)}", style="yellow")
     public = [t for e in result.exercises for t in e.tests if t.visibility == "public"]

@@ -28,6 +28,7 @@ from typing import Any
 
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.printed import LABEL, visible_printed
 from grader.checking.terminal import STATUS_WORDS, visible_feedback
 
 __all__ = [
@@ -105,6 +106,8 @@ def _exercise_markdown(exercise: ExerciseResult, reveal_hidden: bool) -> list[st
         else:
             lines += ["", "Details of hidden checks are not shown: test your code on inputs of "
                           "your own (other shapes, sizes, extreme values).", ""]
+        if printed := visible_printed(test, reveal_hidden):
+            lines += [f"{LABEL[0].upper()}{LABEL[1:]}:", "", _fence(printed), ""]
     return lines
 
 
@@ -131,6 +134,8 @@ def _gradescope_test(test: TestResult, reveal_hidden: bool) -> dict[str, Any]:
         output += f"\n{text}"
     elif hidden:
         output = ""
+    if printed := visible_printed(test, reveal_hidden):
+        output += f"\n{LABEL}:\n{printed}"
     return {
         "name": f"{test.exercise} · {'hidden: ' if hidden else ''}{test.name}",
         "score": float(test.points),

@@ -339,6 +339,14 @@ def _seed(seed: int) -> None:
         tf.random.set_seed(seed)
 
 
+def _flush_learner_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the learner may have replaced or closed the stream
+            pass
+
+
 def serve(in_fd: int, out_fd: int) -> int:
     """Announce readiness, then answer requests until the parent closes the pipe."""
     _import_framework()
@@ -353,6 +361,7 @@ def serve(in_fd: int, out_fd: int) -> int:
         if request.get("op") == "exit":
             return 0
         reply, out = _serve(request, blobs, state)
+        _flush_learner_output()  # before the reply: the parent shows a failed check what it printed
         reply["id"] = request.get("id")
         protocol.write_frame(out_fd, reply, out)
 
