@@ -20,7 +20,7 @@ from grader.checking.outcomes import Status
 from grader.checking.runner import RunOptions, run_checks
 from grader.checking.submission import load_submission
 from grader.course.exercises import find_exercise
-from grader.engine.launch import Limits, Policy
+from grader.engine.policy import Limits, Policy
 from grader.engine.zygote import close_zygotes, warm_zygote
 
 POLICY = Policy(isolate=True, warm=True, limits=Limits(call_timeout_s=5))

@@ -17,67 +17,25 @@ a cleverer, compressed memorisation; see docs/security.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from grader.checking.feedback import CheckFailure
+from grader.checking.mlp_activations import ACTIVATIONS
+from grader.checking.mlp_layers import (
+    MAX_VALUES_PER_IMAGE, Apply, Layer, Mismatch, Refuse, bind, finite_number)
 
 __all__ = ["MAX_PARAMS", "MAX_LAYERS", "ACTIVATIONS", "SUPPORTED", "NotEvaluable", "ShapeMismatch",
            "Layer", "Mlp", "rebuild", "accuracy"]
 
 MAX_PARAMS = 2_000_000
 MAX_LAYERS = 64
-#: Per image: the largest layer output, and the multiply-adds of all Dense layers (bounds our work).
-MAX_VALUES_PER_IMAGE = 1 << 16
+#: Per image: the multiply-adds of all Dense layers (bounds our work).
 MAX_MULTIPLY_ADDS = 2 * MAX_PARAMS
 _BATCH_VALUES = 1 << 22  # numbers per layer output per forward batch (16 MiB of float32)
 
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -x)).astype(x.dtype)
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    z = x - x.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz and Stegun 7.1.26 (error below 1.5e-7), enough for float32."""
-    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
-
-
-def _elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-
-
-ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
-    "relu6": lambda x: np.clip(x, 0, 6),
-    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
-    "elu": _elu,
-    "selu": lambda x: 1.0507009873554805 * _elu(x, 1.6732632423543772),
-    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))),
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    "softmax": _softmax,
-    "log_softmax": _log_softmax,
-    "softplus": lambda x: np.logaddexp(0.0, x),
-    "softsign": lambda x: x / (1 + np.abs(x)),
-    "silu": lambda x: x * _sigmoid(x),
-    "swish": lambda x: x * _sigmoid(x),
-}
 
 #: Reported class -> kind; the kind's own checks below decide whether the layer really is one.
 _KINDS = {
@@ -112,10 +70,6 @@ class ShapeMismatch(CheckFailure):
     """The rebuilt MLP does not fit the images (or has no weights yet); the message says where."""
 
 
-class _Refuse(Exception):
-    pass
-
-
 def _why_unknown(layer_class: str) -> str:
     if "Conv" in layer_class:
         return f"is a {layer_class}, a convolution"
@@ -130,28 +84,6 @@ def _why_unknown(layer_class: str) -> str:
     return f"is a {layer_class}, not a kind of layer this grader evaluates"
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One layer as we understood it: index (1-based), names, kind, config and float32 weights."""
-
-    index: int
-    name: str
-    reported: str
-    kind: str
-    config: dict[str, Any]
-    weights: tuple[np.ndarray, ...]
-
-    @property
-    def label(self) -> str:
-        return f"layer {self.index} ('{self.name}', a {self.reported})"
-
-
-def _number(value: Any, what: str) -> float:
-    if type(value) not in (int, float) or not math.isfinite(value):
-        raise _Refuse(f"it has {what} {value!r}, not a finite number")
-    return float(value)
-
-
 def _weights_needed(kind: str, config: dict[str, Any]) -> list[int] | None:
     """The ranks of the weights a kind carries, in Keras' order (None: checked by the kind)."""
     if kind == "dense":
@@ -164,45 +96,45 @@ def _weights_needed(kind: str, config: dict[str, Any]) -> list[int] | None:
 
 
 def _signature(kind: str, reported: str, config: dict[str, Any], weights: list[np.ndarray]) -> None:
-    """The layer carries what its kind must carry; otherwise _Refuse says what is off (after "but")."""
+    """The layer carries what its kind must carry; otherwise Refuse says what is off (after "but")."""
     missing = [key for key in _REQUIRED[kind] if key not in config]
     if kind == "input" and not ({"batch_shape", "batch_input_shape"} & set(config)):
         missing.append("batch_shape")
     if missing:
-        raise _Refuse(f"its config has no {', '.join(missing)}, which every {reported} layer has")
+        raise Refuse(f"its config has no {', '.join(missing)}, which every {reported} layer has")
     ranks = _weights_needed(kind, config)
     shapes = ", ".join(str(tuple(w.shape)) for w in weights) or "none"
     if kind == "normalization" and weights and len(weights) != 3:
-        raise _Refuse(f"its weights have shapes {shapes}, where a Normalization has mean, variance, count")
+        raise Refuse(f"its weights have shapes {shapes}, where a Normalization has mean, variance, count")
     if ranks is not None and weights and [w.ndim for w in weights] != ranks:
         need = {2: "a 2-D kernel (inputs, units)", 1: "a vector"}
-        raise _Refuse(f"its weights have shapes {shapes}, where a {reported} layer has "
+        raise Refuse(f"its weights have shapes {shapes}, where a {reported} layer has "
                       + (" and ".join(need[r] for r in ranks) or "no weights")
                       + ("; a 4-D kernel is a convolution's" if any(w.ndim == 4 for w in weights) else ""))
     if kind == "dense":
         units = config["units"]
         if type(units) is not int or units < 1:
-            raise _Refuse(f"it has units={units!r}")
+            raise Refuse(f"it has units={units!r}")
         if weights and (weights[0].shape[1] != units or (len(weights) == 2 and weights[1].shape != (units,))):
-            raise _Refuse(f"it has units={units} and weights of shapes {shapes}")
+            raise Refuse(f"it has units={units} and weights of shapes {shapes}")
         activation = config["activation"] if config["activation"] is not None else "linear"
         if not (isinstance(activation, str) and activation in ACTIVATIONS):
-            raise _Refuse(f"it uses the activation {activation!r}, which this grader does not evaluate")
+            raise Refuse(f"it uses the activation {activation!r}, which this grader does not evaluate")
     if kind == "activation" and not (isinstance(config["activation"], str)
                                      and config["activation"] in ACTIVATIONS):
-        raise _Refuse(f"it uses the activation {config['activation']!r}, which this grader does not evaluate")
+        raise Refuse(f"it uses the activation {config['activation']!r}, which this grader does not evaluate")
     numbers = {"rescaling": ("scale", "offset"), "relu": ("negative_slope", "threshold"),
                "leaky_relu": ("negative_slope",), "batchnorm": ("epsilon",), "layernorm": ("epsilon",)}
     for key in numbers.get(kind, ()):
-        _number(config[key], key)
+        finite_number(config[key], key)
     if kind == "relu" and config["max_value"] is not None:
-        _number(config["max_value"], "max_value")
+        finite_number(config["max_value"], "max_value")
     if kind == "normalization" and config["invert"] is not False:
-        raise _Refuse("it inverts the normalisation (invert=True)")
+        raise Refuse("it inverts the normalisation (invert=True)")
     if kind == "layernorm" and config.get("rms_scaling"):
-        raise _Refuse("it uses rms_scaling, which this grader does not evaluate")
+        raise Refuse("it uses rms_scaling, which this grader does not evaluate")
     if kind == "flatten" and config["data_format"] not in (None, "channels_last"):
-        raise _Refuse(f"it has data_format={config['data_format']!r}")
+        raise Refuse(f"it has data_format={config['data_format']!r}")
 
 
 def _records(export: Any) -> list[dict[str, Any]]:
@@ -247,7 +179,8 @@ def rebuild(export: Any) -> Mlp:
     layers = []
     for index, (record, reported) in enumerate(zip(records, classes), start=1):
         name = str(record.get("name", ""))[:100]
-        config = record.get("config") if isinstance(record.get("config"), dict) else {}
+        raw_config = record.get("config")
+        config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
         raw = record.get("weights")
         weights = raw if isinstance(raw, list) else []
         label = f"layer {index} ('{name}')"
@@ -260,7 +193,7 @@ def rebuild(export: Any) -> Mlp:
             raise refuse(f"{label} has weights that are not arrays of numbers")
         try:
             _signature(kind, reported, config, weights)
-        except _Refuse as why:
+        except Refuse as why:
             raise refuse(f"{label} is reported as {reported}, but {why}") from None
         with np.errstate(over="ignore", invalid="ignore"):
             floats = tuple(w.astype(np.float32) for w in weights)
@@ -269,146 +202,6 @@ def rebuild(export: Any) -> Mlp:
 
 
 # ---------------------------------------------------------------- binding to an input shape
-
-
-class _Mismatch(Exception):
-    pass
-
-
-Apply = Callable[[np.ndarray], np.ndarray]
-
-
-def _axis_list(value: Any, rank: int) -> list[int]:
-    """Keras axes (counting the batch axis as 0) as per-image axes 0..rank-1."""
-    axes = value if isinstance(value, list) else [value]
-    out = []
-    for axis in axes:
-        if type(axis) is not int or not -(rank + 1) <= axis <= rank or axis in (0, -(rank + 1)):
-            raise _Mismatch(f"uses axis {value!r}, which inputs of this shape do not have")
-        out.append(axis - 1 if axis > 0 else rank + axis)
-    return sorted(set(out))
-
-
-def _last_axis_vectors(layer: Layer, shape: tuple[int, ...], what: str) -> None:
-    rank = len(shape)
-    if _axis_list(layer.config["axis"], rank) != [rank - 1]:
-        raise _Mismatch(f"{what} over axis {layer.config['axis']!r}; this grader evaluates the last axis only")
-    if any(w.shape != (shape[-1],) for w in layer.weights):
-        raise _Mismatch(f"has weights of shapes {[w.shape for w in layer.weights]} for inputs of shape {shape}")
-
-
-def _bind_dense(layer: Layer, shape: tuple[int, ...]) -> tuple[Apply, tuple[int, ...], int]:
-    kernel = layer.weights[0]
-    if not shape or shape[-1] != kernel.shape[0]:
-        raise _Mismatch(f"takes {kernel.shape[0]} numbers along the last axis, but gets shape "
-                        f"{shape} from the layer before")
-    bias = layer.weights[1] if len(layer.weights) == 2 else np.float32(0)
-    act = ACTIVATIONS[layer.config["activation"] or "linear"]
-    return (lambda x: act(x @ kernel + bias)), (*shape[:-1], kernel.shape[1]), \
-        math.prod(shape) * kernel.shape[1]
-
-
-def _bind_normalization(layer: Layer, shape: tuple[int, ...]) -> Apply:
-    kept = _axis_list(layer.config["axis"], len(shape)) if layer.config["axis"] is not None else []
-    target = tuple(shape[i] if i in kept else 1 for i in range(len(shape)))
-    if layer.weights:
-        mean, variance = layer.weights[0], layer.weights[1]
-    elif layer.config["mean"] is None or layer.config["variance"] is None:
-        raise _Mismatch("has no mean and variance yet (call its adapt() or pass them)")
-    else:
-        try:
-            mean, variance = (np.asarray(layer.config[k], dtype=np.float32) for k in ("mean", "variance"))
-        except (TypeError, ValueError):
-            raise _Mismatch("has a mean or variance that is not a list of numbers") from None
-    if mean.size not in (1, math.prod(target)) or variance.size not in (1, math.prod(target)):
-        raise _Mismatch(f"has a mean of {mean.size} numbers for inputs of shape {shape}")
-    mean = mean.reshape(target if mean.size > 1 else ())
-    std = np.maximum(np.sqrt(variance.reshape(target if variance.size > 1 else ())), np.float32(1e-7))
-    return lambda x: (x - mean) / std
-
-
-def _bind_shape(layer: Layer, shape: tuple[int, ...]) -> tuple[Apply, tuple[int, ...]]:
-    """Input, Flatten and Reshape: they only check or change the shape."""
-    config = layer.config
-    if layer.kind == "input":
-        declared = config.get("batch_shape", config.get("batch_input_shape"))
-        if not isinstance(declared, list) or len(declared) != len(shape) + 1 or any(
-                d is not None and d != s for d, s in zip(declared[1:], shape)):
-            shown = tuple(declared) if isinstance(declared, list) else declared
-            raise _Mismatch(f"declares inputs of shape {shown!r}")
-        return (lambda x: x), shape
-    if layer.kind == "flatten":
-        return (lambda x: x.reshape(len(x), -1)), (math.prod(shape),)
-    target = config["target_shape"]
-    fits = isinstance(target, list) and all(type(d) is int and (d > 0 or d == -1) for d in target) \
-        and target.count(-1) <= 1
-    known = math.prod(d for d in target if d > 0) if fits else 0
-    out = tuple(math.prod(shape) // known if d == -1 else d for d in target) if known else ()
-    if not known or math.prod(out) != math.prod(shape):
-        raise _Mismatch(f"reshapes to {target!r}, which does not fit inputs of shape {shape}")
-    return (lambda x: x.reshape((len(x), *out))), out
-
-
-def _bind_relu(layer: Layer, shape: tuple[int, ...]) -> Apply:
-    config = layer.config
-    if layer.kind == "leaky_relu":
-        slope = np.float32(_number(config["negative_slope"], "negative_slope"))
-        return lambda x: np.where(x >= 0, x, slope * x)
-    negative = np.float32(_number(config["negative_slope"], "negative_slope"))
-    threshold = np.float32(_number(config["threshold"], "threshold"))
-    top = None if config["max_value"] is None else np.float32(_number(config["max_value"], "max_value"))
-
-    def relu(x: np.ndarray) -> np.ndarray:
-        y = np.where(x >= threshold, x, negative * (x - threshold))
-        return y if top is None else np.minimum(y, top)
-
-    return relu
-
-
-def _bind_norm(layer: Layer, shape: tuple[int, ...]) -> Apply:
-    """BatchNormalization (moving statistics, as at inference) and LayerNormalization."""
-    _last_axis_vectors(layer, shape, "normalises")
-    config = layer.config
-    eps = np.float32(_number(config["epsilon"], "epsilon"))
-    weights = list(layer.weights)
-    gamma = weights.pop(0) if config["scale"] is True else np.float32(1)
-    beta = weights.pop(0) if config["center"] is True else np.float32(0)
-    if layer.kind == "batchnorm":
-        mean, variance = weights
-        factor = gamma / np.sqrt(variance + eps)
-        return lambda x: (x - mean) * factor + beta
-
-    def layernorm(x: np.ndarray) -> np.ndarray:
-        centred = x - x.mean(axis=-1, keepdims=True)
-        return centred / np.sqrt(x.var(axis=-1, keepdims=True) + eps) * gamma + beta
-
-    return layernorm
-
-
-def _bind(layer: Layer, shape: tuple[int, ...]) -> tuple[Apply, tuple[int, ...], int]:
-    """(function on a batch, output shape per image, multiply-adds per image) for inputs of `shape`."""
-    kind, config = layer.kind, layer.config
-    if kind == "dense":
-        return _bind_dense(layer, shape)
-    if kind in ("input", "flatten", "reshape"):
-        return (*_bind_shape(layer, shape), 0)
-    function: Apply = lambda x: x  # noqa: E731 - identity: dropout and noise do nothing at inference
-    if kind == "rescaling":
-        scale, offset = np.float32(config["scale"]), np.float32(config["offset"])
-        function = lambda x: x * scale + offset  # noqa: E731
-    elif kind == "normalization":
-        function = _bind_normalization(layer, shape)
-    elif kind == "activation":
-        function = ACTIVATIONS[config["activation"]]
-    elif kind in ("relu", "leaky_relu"):
-        function = _bind_relu(layer, shape)
-    elif kind == "softmax":
-        if _axis_list(config["axis"], len(shape)) != [len(shape) - 1]:
-            raise _Mismatch(f"takes the softmax over axis {config['axis']!r}; only the last axis is evaluated")
-        function = _softmax
-    elif kind in ("batchnorm", "layernorm"):
-        function = _bind_norm(layer, shape)
-    return function, shape, 0
 
 
 @dataclass(frozen=True)
@@ -430,8 +223,8 @@ class Mlp:
                 raise ShapeMismatch(f"{layer.label} has no weights yet: the model was never built",
                                     hint="start the model with keras.Input(shape=(28, 28))")
             try:
-                function, shape, cost = _bind(layer, shape)
-            except (_Mismatch, _Refuse) as why:
+                function, shape, cost = bind(layer, shape)
+            except (Mismatch, Refuse) as why:
                 raise ShapeMismatch(
                     f"the model does not fit images of shape {tuple(image_shape)}: {layer.label} {why}",
                     expected=f"input shape (None, {', '.join(map(str, image_shape))})",

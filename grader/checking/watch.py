@@ -116,7 +116,7 @@ def run_once(folder: Path, exercises: tuple[Exercise, ...], state: WatchState,
     from grader.checking.runner import RunOptions, run_checks
     from grader.checking.session import LearnerSession
     from grader.checking.submission import load_submission
-    from grader.engine.launch import Limits, Policy
+    from grader.engine.policy import Limits, Policy
 
     from grader.engine.zygote import ZygoteError, close_zygotes
 

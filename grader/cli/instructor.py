@@ -45,7 +45,7 @@ def _exercises_option(function: Any) -> Any:
 
 def _refuse_weak_sandbox(err: Any, allow_weak: bool) -> None:
     """Stop before grading where learner code could reach solutions, hidden checks or the host."""
-    from grader.engine.launch import Policy
+    from grader.engine.policy import Policy
     from grader.instructor.batch import sandbox_gaps
 
     gaps = sandbox_gaps(Policy(isolate=True))
@@ -62,7 +62,7 @@ def _refuse_weak_sandbox(err: Any, allow_weak: bool) -> None:
 
 
 def _show_defences(err: Any) -> None:
-    from grader.engine.launch import Policy
+    from grader.engine.policy import Policy
     from grader.instructor.batch import defences
 
     active, missing = defences(Policy(isolate=True))

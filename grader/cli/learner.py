@@ -88,7 +88,7 @@ def run_exercises(chosen: tuple[Exercise, ...], folder: Path, *, hidden: bool = 
     """Grade the learner's files in `folder` for the `chosen` exercises, as `grader check` does."""
     from grader.checking.session import LearnerSession
     from grader.checking.submission import load_submission
-    from grader.engine.launch import Limits, Policy
+    from grader.engine.policy import Limits, Policy
 
     files = load_submission(folder)
     limits = Limits() if timeout is None else Limits(call_timeout_s=timeout)

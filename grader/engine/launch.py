@@ -29,10 +29,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.engine import cgroups
+from grader.engine.policy import Limits, Policy
 from grader.engine.confine import (
     PROJECT_ROOT,
     SANDBOX_LIB,
@@ -55,30 +56,6 @@ _KEEP_ENV = ("LANG", "LC_ALL", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VI
 _MiB = 1024 * 1024
 _uids = itertools.count()
 NOT_FOR_CHECK = " (not used by `grader check`)"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Budgets for one learner's child process."""
-
-    call_timeout_s: float = 10.0
-    startup_timeout_s: float = 90.0
-    memory_mb: int = 6144
-    cpu_s: int = 900
-    processes: int = 512  # processes and threads together
-    file_size_mb: int = 64
-    output_kb: int = 64
-    disk_mb: int = 256  # each private tmpfs: working directory, /tmp, /dev/shm
-    inodes: int = 16384  # files and folders in each private tmpfs of a forked child
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Which defences to use: `isolate` is for grading other people's code."""
-
-    isolate: bool = False
-    limits: Limits = field(default_factory=Limits)
-    warm: bool = False  # fork children from a zygote that has imported TensorFlow (batches)
 
 
 @dataclass(frozen=True)

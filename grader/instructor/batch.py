@@ -43,7 +43,7 @@ from rich.progress import (
 from grader import __version__
 from grader.checking.job import GradeJob, LearnerResult, grade_learner
 from grader.course.exercises import EXERCISES, PROJECT_ROOT, find_exercise
-from grader.engine.launch import Policy
+from grader.engine.policy import Policy
 from grader.instructor.gradebook import commit_learner, read_committed, write_grades_csv, write_learner_views
 from grader.instructor.intake import LearnerEntry, content_hash, discover
 from grader.instructor.journal import Journal
