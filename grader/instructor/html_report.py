@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,7 +71,8 @@ def _svg(figure: Any) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text[text.index("<svg"):], flags=re.DOTALL)
+    return re.sub(r'\s+xmlns:(?:dc|cc|rdf)="[^"]*"', "", text)  # namespaces of the metadata only
 
 
 def _charts(summary: dict[str, Any], times: list[tuple[str, float]]) -> dict[str, str]:
