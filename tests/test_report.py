@@ -117,6 +117,11 @@ def test_report_and_overrides_from_the_command_line(batch, tmp_path):
     assert "sign slip only" in (out / "report.html").read_text()
     (out / "report.html").unlink()
     assert _run("report", str(out)).returncode == 0 and "sign slip only" in (out / "report.html").read_text()
+    rerun = _run("grade", str(batch.parent / "subs"), "-o", str(out), "--exercises", "ex02,ex03", "--seed", "5",
+                 "--timeout", "10")
+    assert rerun.returncode == 0 and "0 to grade" in rerun.stderr, rerun.stderr
+    assert float(_rows(out)["doejane"]["total"]) == pytest.approx(before + 0.5)  # the correction survives
+    assert (out / "doejane" / "feedback.md").read_text().count("sign slip only") == 1
     result = _run("report", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     export = tmp_path / "canvas.csv"
@@ -169,7 +174,8 @@ def test_report_in_a_real_browser(batch, tmp_path):
         assert page.locator("#learner-José_Müller").get_attribute("open") is not None
         assert XSS in page.locator("#learner-table").inner_text()  # shown as text
         assert page.locator("#learner-table img").count() == 0
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)  # for the record
         browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert requests == [] and errors == [] and dialogs == []
