@@ -91,8 +91,8 @@ def merge_canvas(export: Path, assignment: str, scores: dict[str, float], possib
     writer.writerow([*IDENTITY, assignment])
     writer.writerow(["    Points Possible", "", "", "", "", f"{possible:g}"])  # as Canvas writes it
     for row in students:
-        points = filled.get(id(row))
-        writer.writerow([*(row.get(c, "") for c in IDENTITY), "" if points is None else f"{points:g}"])
+        score = filled.get(id(row))
+        writer.writerow([*(row.get(c, "") for c in IDENTITY), "" if score is None else f"{score:g}"])
     atomic_write(out_path, buffer.getvalue())
     without = tuple(s["Student"] for s in students if id(s) not in filled)
     return CanvasImport(len(filled), tuple(unmatched), without)

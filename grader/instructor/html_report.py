@@ -89,7 +89,9 @@ def _charts(summary: dict[str, Any], times: list[tuple[str, float]]) -> dict[str
     ax.bar(edges[:-1], counts, width=[b - a for a, b in zip(edges[:-1], edges[1:])], align="edge",
            color="#4c72b0", edgecolor="white")
     ax.set(xlabel="total points", ylabel="learners", title="Scores")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     charts = {"histogram": _svg(fig)}
     exercises = summary["exercises"]
     fig, ax = plt.subplots(figsize=(5.5, 3))

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from grader.checking.archive import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, UnsafeSubmission, extract_zip
 from grader.instructor.layouts import FlatFile, latest_files, moodle_folder, parse_flat
@@ -152,10 +153,10 @@ def discover(submissions: Path, staging: Path | None = None) -> list[LearnerEntr
             n += 1
             learner = f"{base}-{n}"
         taken.add(learner.lower())
-        group = info.pop("group", None)
-        if group is not None:
+        flat_files: Any = info.pop("group", None)
+        if flat_files is not None:
             assert staging is not None
-            info["kind"], info["path"] = _stage(group, staging / learner)  # type: ignore[arg-type]
+            info["kind"], info["path"] = _stage(flat_files, staging / learner)
         entries.append(LearnerEntry(learner=learner, name=name, **info))  # type: ignore[arg-type]
     return sorted(entries, key=lambda e: (e.learner.casefold(), e.learner))
 

@@ -34,10 +34,17 @@ class NotAnOutFolder(Exception):
 
 def _defences() -> dict[str, list[str]]:
     try:
-        from grader.engine.launch import Policy
-        from grader.instructor.batch import defences
+        import tempfile
 
-        active, missing = defences(Policy(isolate=True))
+        from grader.engine import launch
+
+        policy = launch.Policy(isolate=True)
+        describe = getattr(launch, "describe_defences", None)
+        if describe is not None:
+            active, missing = describe(policy)
+        else:
+            spec = launch.launch_spec(policy, Path(tempfile.gettempdir()), 0, 1)
+            active, missing = spec.defences, spec.missing
         return {"active": list(active), "missing": list(missing)}
     except Exception:  # noqa: BLE001 - metadata only; never stops the gradebook
         return {"active": [], "missing": ["unknown (could not be probed)"]}
