@@ -106,10 +106,11 @@ def _charts(summary: dict[str, Any], times: list[tuple[str, float]]) -> dict[str
     ax.bar_label(bars, [f"{c['passed']}/{c['count']}" for c in checks], padding=3, fontsize=7)
     ax.set_yticks(range(len(checks)), [_label(f"{c['exercise']} {c['name']}") for c in checks], fontsize=7)
     ax.invert_yaxis()
-    ax.set(xlim=(0, 105), xlabel="% passed, of those who attempted the exercise", title="Pass rate per check")
+    ax.set(xlim=(0, 112), xlabel="% passed, of those who attempted the exercise", title="Pass rate per check")
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=c, label=t) for c, t in LEGEND], loc="lower right", fontsize=7)
+    ax.legend(handles=[Patch(color=c, label=t) for c, t in LEGEND], loc="upper center",
+              bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=7, frameon=False)
     charts["checks"] = _svg(fig)
     fig, ax = plt.subplots(figsize=(5.5, 3))
     ax.hist([t for _, t in times] or [0], bins=10, color="#8172b2", edgecolor="white")

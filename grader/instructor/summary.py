@@ -145,11 +145,12 @@ def _plot(summary: dict[str, Any], path: Path) -> None:
     ax_checks.set_yticks(range(len(names)), names, fontsize=8)
     ax_checks.invert_yaxis()
     ax_checks.set(title="Pass rate per check, among the learners who attempted the exercise (hardest first)",
-                  xlabel="% of the learners who attempted it", xlim=(0, 100))
+                  xlabel="% of the learners who attempted it", xlim=(0, 112))
     from matplotlib.patches import Patch
 
-    ax_checks.legend(handles=[Patch(color=c, label=t) for c, t in LEGEND], loc="lower right", fontsize=7,
-                     title="pass rate", title_fontsize=7)
+    ax_checks.legend(handles=[Patch(color=c, label=t) for c, t in LEGEND], loc="upper center",
+                     bbox_to_anchor=(0.5, -0.1), ncol=3,
+                     fontsize=7, title="pass rate", title_fontsize=7, frameon=False)
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
