@@ -74,6 +74,12 @@ def test_canvas_bulk_download_is_one_learner_per_login_and_the_latest_upload_win
     assert entries["smithbob"].late and not jane.late
     assert entries["leeann"].kind == "zip" and entries["leeann"].path.name.endswith("submission.zip")
     assert load_submission(jane.path).files["ex02"].source == "third\n"
+    # hostile names: a ".." original name or a link never leaves the staging folder
+    (subs / "evil_1_2_..").write_text("x")
+    (subs / "evil_1_3_ex02_neuron.py").symlink_to(subs / "doejane_48213_1093321_ex03_activations.py")
+    entries = {e.learner: e for e in discover(subs, tmp_path / "staging2")}
+    assert {entries[k].kind for k in entries if k.startswith("evil")} == {"junk"}
+    assert sorted(p.name for p in (tmp_path / "staging2").iterdir()) == ["doejane", "smithbob"]
 
 
 def _notebook(path: Path, source: str) -> None:
@@ -109,7 +115,8 @@ def _read_csv(path: Path) -> tuple[str, list[list[str]]]:
 
 def test_grades_csv_keeps_original_names_with_bom_points_possible_version_and_seed(tmp_path):
     ann = _result("1_555_0100", {"ex02": (4, 4, Status.PASSED), "ex03": (0, 6, Status.NOT_ATTEMPTED)})
-    write_grades_csv(tmp_path / "grades.csv", ["ex02", "ex03"], [("1_555_0100", ann, ""), ("bob", None, "later")],
+    write_grades_csv(tmp_path / "grades.csv", ["ex02", "ex03"],
+                     [("1_555_0100", ann, ""), ("bob", None, "later")],
                      names={"1_555_0100": "+1 555 0100", "bob": "José_Müller"}, seed="77")
     bom, rows = _read_csv(tmp_path / "grades.csv")
     assert bom == "efbbbf"
@@ -144,7 +151,8 @@ def test_canvas_gradebook_merge_round_trips(tmp_path):
     assert by_login["doejane"]["Lab 1 (123)"] == "7.5" and by_login["doejane"]["ID"] == "48213"
     assert by_login["jmuller"]["Lab 1 (123)"] == "9"  # matched by name, "Last, First"
     assert by_login["nobody"]["Lab 1 (123)"] == ""
-    assert merged.unmatched_learners == ("Stranger Danger",) and merged.students_without_grade == ("Nobody, Not",)
+    assert merged.unmatched_learners == ("Stranger Danger",)
+    assert merged.students_without_grade == ("Nobody, Not",)
     (tmp_path / "bad.csv").write_text("Name,Score\nx,1\n")
     with pytest.raises(CanvasProblem, match="not a Canvas gradebook"):
         merge_canvas(tmp_path / "bad.csv", "Lab 1 (123)", {}, 1, {}, tmp_path / "x.csv")

@@ -117,7 +117,8 @@ def test_report_and_overrides_from_the_command_line(batch, tmp_path):
     assert "sign slip only" in (out / "report.html").read_text()
     (out / "report.html").unlink()
     assert _run("report", str(out)).returncode == 0 and "sign slip only" in (out / "report.html").read_text()
-    rerun = _run("grade", str(batch.parent / "subs"), "-o", str(out), "--exercises", "ex02,ex03", "--seed", "5",
+    rerun = _run("grade", str(batch.parent / "subs"), "-o", str(out), "--exercises", "ex02,ex03",
+                 "--seed", "5",
                  "--timeout", "10")
     assert rerun.returncode == 0 and "0 to grade" in rerun.stderr, rerun.stderr
     assert float(_rows(out)["doejane"]["total"]) == pytest.approx(before + 0.5)  # the correction survives

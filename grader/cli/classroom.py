@@ -114,7 +114,8 @@ def override(out: Path, learner: str, check: str, points: float, reason: str) ->
     _out_folder(out)
     result = read_committed(out, learner)
     if result is None:
-        raise UsageProblem(f"no graded learner {learner!r} in {out} (use the id of the learner's folder in OUT)")
+        raise UsageProblem(f"no graded learner {learner!r} in {out} "
+                           "(use the id of the learner's folder in OUT)")
     try:
         item = add_override(out, result, check, points, reason)
     except OverrideProblem as exc:

@@ -60,7 +60,8 @@ def _key(text: object) -> str:
 
 
 def _match(students: list[dict[str, str]], learner: str, info: dict[str, object]) -> dict[str, str] | None:
-    tries = [("SIS Login ID", info.get("login")), ("ID", info.get("lms_id")), ("SIS User ID", info.get("lms_id")),
+    tries = [("SIS Login ID", info.get("login")), ("ID", info.get("lms_id")),
+             ("SIS User ID", info.get("lms_id")),
              ("SIS Login ID", learner), ("SIS User ID", learner)]
     for column, value in tries:
         if value:
@@ -68,7 +69,8 @@ def _match(students: list[dict[str, str]], learner: str, info: dict[str, object]
             if len(hits) == 1:
                 return hits[0]
     name = _key(info.get("name") or learner)
-    hits = [s for s in students if name in (_key(s["Student"]), _key(" ".join(s["Student"].split(", ")[::-1])))]
+    hits = [s for s in students  # "Doe, Jane" is also "Jane Doe"
+            if name in (_key(s["Student"]), _key(" ".join(s["Student"].split(", ")[::-1])))]
     return hits[0] if len(hits) == 1 else None
 
 

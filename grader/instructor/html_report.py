@@ -57,7 +57,8 @@ def misconceptions(results: list[LearnerResult]) -> list[Misconception]:
             text = "\n".join(t.feedback for t in exercise.tests if t.status is not Status.PASSED)
             for key, (problem, hint) in MISTAKES.items():
                 if problem in text:
-                    item = found.setdefault((exercise.id, key), Misconception(exercise.id, key, problem, hint))
+                    item = found.setdefault((exercise.id, key),
+                                            Misconception(exercise.id, key, problem, hint))
                     item.learners.append(result.learner)
     for item in found.values():
         item.attempted = attempted.get(item.exercise, 0)
@@ -130,7 +131,7 @@ def _learner_view(out: Path, learner: str, result: LearnerResult | None, note: s
     return {
         "id": learner, "name": str(info.get("name") or learner), "source": str(info.get("source") or ""),
         "late": bool(info.get("late")),
-        "cells": [(f"{points[e].points:g}" if e in points else "", points[e].status.value if e in points else "")
+        "cells": [(f"{points[e].points:g}", points[e].status.value) if e in points else ("", "")
                   for e in exercise_ids],
         "total": result.result.points if result else None,
         "max": result.result.max_points if result else None,

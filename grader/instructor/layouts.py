@@ -48,11 +48,11 @@ def moodle_folder(name: str) -> tuple[str, str] | None:
 def parse_flat(filename: str) -> FlatFile | None:
     """Whose flat LMS file `filename` is, or None when it follows no LMS naming rule."""
     match = _MOODLE.match(filename)
-    if match is not None and match["rest"]:
+    if match is not None and match["rest"] and not match["rest"].startswith("."):
         key = f"{match['name']}_{match['id']}"
         return FlatFile("moodle", key, match["name"], match["id"], match["rest"])
     match = _CANVAS.match(filename)
-    if match is not None:
+    if match is not None and not match["rest"].startswith("."):  # never "..": it names a folder
         return FlatFile("canvas", match["login"].lower(), match["login"], match["userid"], match["rest"],
                         bool(match["late"]), int(match["sub"]))
     return None

@@ -64,7 +64,8 @@ def summarise(learners: int, results: list[LearnerResult], exercise_ids: list[st
             "pass_rate": round(sum(e.status is Status.PASSED for e in found) / count, 3),
             "attempted_rate": round(len(tried) / count, 3),
             "attempted": len(tried),
-            "pass_rate_attempted": round(sum(e.status is Status.PASSED for e in tried) / max(len(tried), 1), 3),
+            "pass_rate_attempted": round(
+                sum(e.status is Status.PASSED for e in tried) / max(len(tried), 1), 3),
         })
         for e in tried:  # a learner who never attempted an exercise does not count against its checks
             for t in e.tests:
