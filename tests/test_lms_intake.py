@@ -82,6 +82,39 @@ def test_canvas_bulk_download_is_one_learner_per_login_and_the_latest_upload_win
     assert sorted(p.name for p in (tmp_path / "staging2").iterdir()) == ["doejane", "smithbob"]
 
 
+GRADESCOPE_METADATA = """\
+submission_101:
+  :submitters:
+  - :name: Ana Silva
+    :sid: '2024001'
+    :email: ana@example.edu
+  :created_at: 2026-11-30 10:00:00.000000000 -08:00
+  :score: 0.0
+submission_102:
+  :submitters:
+  - :name: Ben Ode
+    :sid: '2024002'
+    :email: ben@example.edu
+  - :name: Cy Lam
+    :sid: '2024003'
+    :email: cy@example.edu
+"""
+
+
+def test_gradescope_export_folders_get_the_submitters_names(tmp_path):
+    subs = tmp_path / "assignment_55_export"
+    for folder in ("submission_101", "submission_102"):
+        (subs / folder).mkdir(parents=True)
+        (subs / folder / "ex02_neuron.py").write_text("x = 1\n")
+    (subs / "submission_metadata.yml").write_text(GRADESCOPE_METADATA)
+    entries = {e.name: e for e in discover(subs, tmp_path / "staging")}
+    assert set(entries) == {"Ana Silva", "Ben Ode & Cy Lam"}  # the metadata file is no learner
+    ana = entries["Ana Silva"]
+    assert (ana.learner, ana.lms, ana.lms_id, ana.login, ana.kind) == (
+        "Ana_Silva", "gradescope", "2024001", "ana@example.edu", "folder")
+    assert ana.source == "submission_101"
+
+
 def _notebook(path: Path, source: str) -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source)]

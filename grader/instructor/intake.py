@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.checking.archive import MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, UnsafeSubmission, extract_zip
-from grader.instructor.layouts import FlatFile, latest_files, moodle_folder, parse_flat
+from grader.instructor.layouts import (
+    GRADESCOPE_METADATA,
+    FlatFile,
+    gradescope_submitters,
+    latest_files,
+    moodle_folder,
+    parse_flat,
+)
 
 __all__ = [
     "LearnerEntry",
@@ -128,9 +135,17 @@ def discover(submissions: Path, staging: Path | None = None) -> list[LearnerEntr
     """
     found: list[tuple[str, dict[str, object]]] = []
     groups: dict[tuple[str, str], list[tuple[FlatFile, Path]]] = {}
+    gradescope = gradescope_submitters(submissions)
     for path in sorted(submissions.iterdir(), key=lambda p: p.name):
         if path.name.startswith(".") or path.name == "__MACOSX":
             continue  # .DS_Store, editor files: not learners
+        if gradescope and path.name == GRADESCOPE_METADATA:
+            continue
+        if path.name in gradescope and gradescope[path.name]["name"]:
+            people = gradescope[path.name]
+            fields = _entry(path)[1] | {"lms": "gradescope", "lms_id": people["sid"], "login": people["email"]}
+            found.append((people["name"], fields))
+            continue
         flat = parse_flat(path.name) if path.is_file() and not path.is_symlink() else None
         if flat is not None:
             groups.setdefault((flat.system, flat.key), []).append((flat, path))

@@ -5,6 +5,9 @@
   without "download in folders", flat files ``Full Name_12345_assignsubmission_file_<name>``.
 - **Canvas** (bulk download): flat files ``login[_late]_userid_submissionid_<name>``; a file
   uploaded again gets ``-N`` before its extension (``ex02_neuron-1.py``): the highest N wins.
+- **Gradescope** ("Export Submissions", unzipped): folders ``submission_<id>/`` and a
+  ``submission_metadata.yml`` naming each submission's submitters (``:name:``, ``:sid:``,
+  ``:email:``).
 
 :func:`parse_flat` names the learner a flat file belongs to; :func:`latest_files` picks,
 for each original file name, the newest upload.
@@ -16,7 +19,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FlatFile", "parse_flat", "moodle_folder", "latest_files"]
+__all__ = ["FlatFile", "parse_flat", "moodle_folder", "latest_files", "gradescope_submitters",
+           "GRADESCOPE_METADATA"]
+
+GRADESCOPE_METADATA = "submission_metadata.yml"
+MAX_METADATA_BYTES = 16 * 1024 * 1024
 
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<rest>.*)$")
 _CANVAS = re.compile(r"^(?P<login>[^_]+(?:_[^_\d][^_]*)*?)(?P<late>_late)?_(?P<userid>\d+)_(?P<sub>\d+)_"
@@ -75,3 +82,28 @@ def latest_files(files: list[tuple[FlatFile, Path]]) -> dict[str, Path]:
         if name not in best or rank > best[name][0]:
             best[name] = (rank, path)
     return {name: path for name, (_, path) in sorted(best.items())}
+
+
+def gradescope_submitters(submissions: Path) -> dict[str, dict[str, str]]:
+    """Folder name -> {"name", "sid", "email"} from a Gradescope export's metadata ({} if none)."""
+    path = submissions / GRADESCOPE_METADATA
+    if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_METADATA_BYTES:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for folder, info in (data.items() if isinstance(data, dict) else ()):
+        people = info.get(":submitters") if isinstance(info, dict) else None
+        if not isinstance(people, list):
+            continue
+        people = [p for p in people if isinstance(p, dict)]
+
+        def joined(key: str, people: list[dict[str, object]] = people) -> str:
+            return " & ".join(str(p.get(key) or "") for p in people if p.get(key))
+
+        found[str(folder)] = {"name": joined(":name"), "sid": joined(":sid"), "email": joined(":email")}
+    return found
