@@ -172,7 +172,7 @@ CANVAS_EXPORT = (
 def test_canvas_gradebook_merge_round_trips(tmp_path):
     export = tmp_path / "export.csv"
     export.write_text("\ufeff" + CANVAS_EXPORT, encoding="utf-8")
-    roster = {"doejane": {"name": "doejane", "login": "doejane", "lms_id": "48213"},
+    roster = {"doejane": {"name": "doejane", "login": "janed", "lms_id": "48213", "lms": "canvas"},
               "José_Müller": {"name": "José Müller", "lms": "moodle"},
               "stranger": {"name": "Stranger Danger"}}
     merged = merge_canvas(export, "Lab 1 (123)", {"doejane": 7.5, "José_Müller": 9, "stranger": 1}, 17,

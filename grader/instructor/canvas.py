@@ -5,8 +5,9 @@ then one column per assignment (``Name (assignment id)``) and totals; the second
 ``Points Possible`` (and a muted/"Manual Posting" row may follow). To import, Canvas
 needs those five columns and the assignment's column; empty cells leave a grade alone.
 
-Learners are matched by Canvas login (SIS Login ID), Canvas user id (ID), SIS User ID,
-then by name; learners not matched are returned so the command can list them.
+Learners from a Canvas download are matched by Canvas user id (ID), then login; others
+by login or e-mail (SIS Login ID) and student id (SIS User ID); then by name ("Doe, Jane"
+is also "Jane Doe"). Learners not matched are returned so the command can list them.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ def _key(text: object) -> str:
 
 
 def _match(students: list[dict[str, str]], learner: str, info: dict[str, object]) -> dict[str, str] | None:
-    tries = [("SIS Login ID", info.get("login")), ("ID", info.get("lms_id")),
-             ("SIS User ID", info.get("lms_id")),
-             ("SIS Login ID", learner), ("SIS User ID", learner)]
+    if info.get("lms") == "canvas":  # a Canvas download names the Canvas user id: exact
+        tries = [("ID", info.get("lms_id")), ("SIS Login ID", info.get("login"))]
+    else:  # Gradescope: sid and email; Moodle: nothing Canvas knows but the name
+        tries = [("SIS Login ID", info.get("login")), ("SIS User ID", info.get("lms_id"))]
+    tries += [("SIS Login ID", learner), ("SIS User ID", learner)]
     for column, value in tries:
         if value:
             hits = [s for s in students if _key(s.get(column)) == _key(value)]
