@@ -114,6 +114,11 @@ def test_report_and_overrides_from_the_command_line(batch, tmp_path):
     result = _run("override", str(out), "doejane", f"ex03:{check}", "0.5", "--reason", "sign slip only")
     assert result.returncode == 0, result.stderr
     assert float(_rows(out)["doejane"]["total"]) == pytest.approx(before + 0.5)
+    summary = __import__("json").loads((out / "summary.json").read_text())
+    mean_before = __import__("json").loads((batch / "summary.json").read_text())["scores"]["mean"]
+    assert summary["scores"]["mean"] == pytest.approx(mean_before + 0.5 / 4, abs=1e-3)
+    assert "Score: " + f"{before + 0.5:g}" in (
+        out / "doejane" / "feedback.md").read_text()
     assert "sign slip only" in (out / "doejane" / "feedback.md").read_text()
     assert "sign slip only" in (out / "report.html").read_text()
     (out / "report.html").unlink()

@@ -75,7 +75,10 @@ def read_meta(out: Path) -> dict[str, Any]:
 
 
 def write_class_outputs(out: Path, exercise_ids: list[str], rows: Rows, seed: str | None) -> None:
-    """grades.csv (original names, overrides applied), grades.meta.json and report.html."""
+    """grades.csv (original names, overrides applied), grades.meta.json and report.html.
+
+    With overrides, summary.json and summary.png are rewritten with the corrected grades.
+    """
     from grader.instructor.html_report import write_report
 
     roster = read_roster(out)
@@ -87,6 +90,10 @@ def write_class_outputs(out: Path, exercise_ids: list[str], rows: Rows, seed: st
         if result is not None and learner in overrides:
             _feedback_with_corrections(out, result)
     write_grades_csv(out / "grades.csv", exercise_ids, rows, names, seed)
+    if overrides:  # the summary too shows the corrected grades
+        from grader.instructor.summary import write_summary
+
+        write_summary(out, len(rows), [r for _, r, _ in rows if r is not None], exercise_ids)
     meta = {"grader_version": __version__, "seed": seed or "",
             "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "exercises": exercise_ids, "defences": _defences(),
