@@ -61,6 +61,7 @@ def test_canvas_bulk_download_is_one_learner_per_login_and_the_latest_upload_win
         "doejane_48213_1093321_ex03_activations.py": "act\n",
         "smithbob_late_50000_1100000_ex02_neuron.py": "late\n",
         "leeann_60000_1200000_submission.zip": "",
+        "doejane_48213_1093321_screencast.mp4": "not graded, not copied",
     }
     for name, text in files.items():
         (subs / name).write_text(text)

@@ -123,6 +123,9 @@ def _stage(group: list[tuple[FlatFile, Path]], folder: Path) -> tuple[str, Path]
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for original, source in latest.items():
+        if Path(original).suffix.lower() not in (".py", ".ipynb", ".zip") \
+                or source.stat().st_size > MAX_ZIP_BYTES:
+            continue  # never graded: not copied (a video, a 2 GB upload)
         shutil.copy2(source, folder / original)  # keeps the upload's time for the newer-file rule
     return "folder", folder
 
@@ -171,7 +174,11 @@ def discover(submissions: Path, staging: Path | None = None) -> list[LearnerEntr
         flat_files: Any = info.pop("group", None)
         if flat_files is not None:
             assert staging is not None
-            info["kind"], info["path"] = _stage(flat_files, staging / learner)
+            try:
+                info["kind"], info["path"] = _stage(flat_files, staging / learner)
+            except OSError as exc:
+                info.update(kind="junk", path=flat_files[0][1],
+                            reason=f"the files could not be gathered ({exc.strerror or exc})")
         entries.append(LearnerEntry(learner=learner, name=name, **info))  # type: ignore[arg-type]
     return sorted(entries, key=lambda e: (e.learner.casefold(), e.learner))
 
