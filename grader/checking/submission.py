@@ -68,6 +68,41 @@ def _read(path: Path, exercise: Exercise) -> SourceFile:
     return SourceFile(exercise.id, exercise.module, path, source, notes)
 
 
+def _attempted(source: SourceFile) -> bool:
+    """Whether the learner wrote anything: some function is no longer a NotImplementedError stub."""
+    import ast
+
+    try:
+        tree = ast.parse(source.source)
+    except SyntaxError:
+        return True  # it does not parse: still their attempt, and the checks will say why
+    defined = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return not defined or len(stub_functions(source.source) or []) < len(defined)
+
+
+def _choose(paths: list[Path], exercise: Exercise) -> SourceFile:
+    """Read the file to grade among several for one exercise (a .py beside an .ipynb).
+
+    The attempted one wins over a stub; between two attempts, the newer; the feedback
+    says which file was graded and why.
+    """
+    read = [_read(p, exercise) for p in paths]
+    if len(read) == 1:
+        return read[0]
+    attempted = [f for f in read if _attempted(f)]
+    pool = attempted or read
+    chosen = max(pool, key=lambda f: f.path.stat().st_mtime_ns)
+    others = ", ".join(f.path.name for f in read if f is not chosen)
+    if len(attempted) == 1:
+        why = f"{others} still has only stubs (NotImplementedError)"
+    elif attempted:
+        why = f"it is newer than {others}"
+    else:
+        why = f"nothing is attempted in either; it is the newer file (also found: {others})"
+    note = f"graded {chosen.path.name}, not {others}: {why}"
+    return SourceFile(chosen.exercise, chosen.module, chosen.path, chosen.source, (note, *chosen.notes))
+
+
 def load_submission(root: Path) -> SubmissionFiles:
     """Read every exercise file present under `root`; unreadable ones go to `problems`.
 
@@ -81,7 +116,7 @@ def load_submission(root: Path) -> SubmissionFiles:
         if not paths:
             continue
         try:
-            files[exercise.id] = _read(paths[0], exercise)
+            files[exercise.id] = _choose(paths, exercise)
         except (OSError, ValueError) as exc:
             problems[exercise.id] = f"{paths[0].name} could not be read: {exc}"
     return SubmissionFiles(root, files, problems)

@@ -30,6 +30,9 @@ def cli() -> None:
     Instructors: grader grade SUBMISSIONS -o OUT
                  grader release OUT      (the learner bundle)
                  grader gradescope OUT.zip
+                 grader report OUT       (OUT/report.html from the results)
+                 grader lms canvas OUT --gradebook EXPORT.csv --assignment "Name (id)"
+                 grader override OUT LEARNER CHECK POINTS --reason "..."
     """
 
 
@@ -43,7 +46,10 @@ def _add_commands() -> None:
         from grader.cli import instructor
     except ImportError:
         return
-    for command in (instructor.grade, instructor.release, instructor.gradescope):
+    from grader.cli import classroom
+
+    for command in (instructor.grade, instructor.release, instructor.gradescope, classroom.report,
+                    classroom.lms, classroom.export, classroom.override):
         cli.add_command(command)
 
 

@@ -44,8 +44,8 @@ from grader import __version__
 from grader.checking.job import GradeJob, LearnerResult, grade_learner
 from grader.course.exercises import EXERCISES, PROJECT_ROOT, find_exercise
 from grader.engine.policy import Policy
-from grader.instructor.gradebook import commit_learner, read_committed, write_grades_csv, write_learner_views
-from grader.instructor.intake import LearnerEntry, content_hash, discover
+from grader.instructor.gradebook import commit_learner, read_committed, write_learner_views
+from grader.instructor.intake import LearnerEntry, content_hash, discover, write_roster
 from grader.instructor.journal import Journal
 from grader.instructor.pool import run_jobs
 
@@ -53,6 +53,7 @@ __all__ = ["BatchOptions", "BatchReport", "BatchBusy", "grade_class", "grade_lea
            "checks_fingerprint", "defences", "default_budget", "WORK_DIR"]
 
 WORK_DIR = ".work"
+STAGING_DIR = ".intake"  # flat LMS downloads, grouped per learner for the length of a batch
 BUDGET_BASE_S = 60.0
 BUDGET_PER_EXERCISE_S = 120.0
 BACKSTOP_SLACK_S = 300.0
@@ -195,7 +196,8 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
         journal.set_meta("seed", str(seed))
         budget = options.budget_s or default_budget(len(exercise_ids))
         fingerprint = checks_fingerprint(exercise_ids)
-        entries = discover(options.submissions)
+        entries = discover(options.submissions, out / STAGING_DIR)
+        write_roster(out, entries)
         hashes = {e.learner: content_hash(e) for e in entries}
         keys = {e.learner: _job_key(hashes[e.learner], fingerprint, options, seed, exercise_ids,
                                     budget) for e in entries}
@@ -216,6 +218,7 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
         finally:
             summary = _rebuild(out, entries, exercise_ids, journal, keys, options.reveal_hidden)
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+            shutil.rmtree(out / STAGING_DIR, ignore_errors=True)
     finally:
         journal.close()
         os.close(lock)
@@ -277,5 +280,9 @@ def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ..
         rows.append((entry.learner, result, ""))
         results.append(result)
     journal.set_meta("reveal_hidden", str(reveal_hidden))
-    write_grades_csv(out / "grades.csv", list(exercise_ids), rows)
-    return write_summary(out, len(entries), results, list(exercise_ids))
+    from grader.instructor.outputs import write_class_outputs
+
+    summary = write_summary(out, len(entries), results, list(exercise_ids))
+    # grades.csv (with the original names), grades.meta.json, report.html
+    write_class_outputs(out, list(exercise_ids), rows, journal.get_meta("seed"))
+    return summary

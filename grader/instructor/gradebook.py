@@ -10,9 +10,11 @@ Per learner, in ``OUT/<learner>/``:
 Every file is written to a temporary name in its folder and renamed into place, and
 ``result.json`` goes last, so a learner whose ``result.json`` exists is complete.
 
-``OUT/grades.csv`` has one row per learner: ``learner``, one column of points per
-exercise, ``total``, ``max``, ``notes``; UTF-8, sorted by learner, and no cell starts
-with a character a spreadsheet would read as a formula.
+``OUT/grades.csv`` starts with a UTF-8 byte-order mark (so Excel reads accents right);
+the header is ``learner``, ``name`` (the original name), one column of points per
+exercise, ``total``, ``max``, ``notes``, ``grader_version``, ``seed``; the second row,
+``Points Possible``, holds each column's maximum; then one row per learner, sorted by
+learner. No cell starts with a character a spreadsheet would read as a formula.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "spreadsheet_safe",
     "write_grades_csv",
     "GRADESCOPE_VISIBILITIES",
+    "POINTS_POSSIBLE",
 ]
 
 GRADESCOPE_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -213,9 +216,17 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
 
 
+POINTS_POSSIBLE = "Points Possible"
+
+
 def write_grades_csv(path: Path, exercise_ids: list[str],
-                     rows: list[tuple[str, LearnerResult | None, str]]) -> None:
-    """grades.csv from (learner, committed result or None, note when there is none)."""
+                     rows: list[tuple[str, LearnerResult | None, str]],
+                     names: dict[str, str] | None = None, seed: str | None = None) -> None:
+    """grades.csv from (learner, committed result or None, note when there is none).
+
+    `names` maps a learner id to the original name; `seed` is the batch's hidden seed.
+    """
+    names = names or {}
     maxima = {e: 0.0 for e in exercise_ids}
     for _, result, _ in rows:
         for exercise in result.result.exercises if result else ():
@@ -223,16 +234,20 @@ def write_grades_csv(path: Path, exercise_ids: list[str],
                 maxima[exercise.id] = max(maxima[exercise.id], exercise.max_points)
     total_max = round(sum(maxima.values()), 6)
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["learner", *exercise_ids, "total", "max", "notes"])
+    writer.writerow(["learner", "name", *exercise_ids, "total", "max", "notes", "grader_version", "seed"])
+    writer.writerow([POINTS_POSSIBLE, "", *(f"{maxima[e]:g}" for e in exercise_ids), f"{total_max:g}",
+                     f"{total_max:g}", "", "", ""])
     for learner, result, note in sorted(rows, key=lambda r: (r[0].casefold(), r[0])):
+        name = spreadsheet_safe(names.get(learner, learner))
         if result is None:
-            writer.writerow([spreadsheet_safe(learner), *([""] * len(exercise_ids)), "",
-                             f"{total_max:g}", spreadsheet_safe(note)])
+            writer.writerow([spreadsheet_safe(learner), name, *([""] * len(exercise_ids)), "",
+                             f"{total_max:g}", spreadsheet_safe(note), "", seed or ""])
             continue
         points = {e.id: e.points for e in result.result.exercises}
         cells = [f"{points.get(e, 0.0):g}" for e in exercise_ids]
         total = round(sum(points.get(e, 0.0) for e in exercise_ids), 6)
-        writer.writerow([spreadsheet_safe(learner), *cells, f"{total:g}", f"{total_max:g}",
-                         spreadsheet_safe(notes_for(result))])
+        writer.writerow([spreadsheet_safe(learner), name, *cells, f"{total:g}", f"{total_max:g}",
+                         spreadsheet_safe(notes_for(result)), result.grader_version, seed or ""])
     atomic_write(path, buffer.getvalue())
