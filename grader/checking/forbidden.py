@@ -141,9 +141,10 @@ class _Reach:
                     self.top[node] = (module, unit)
                     for name in self._binds(node, top):
                         names.setdefault(name, []).append(unit)
-                    risky |= bool(_uses(program, node, ())) or (
-                        isinstance(node, (ast.Attribute, ast.Subscript))
-                        and isinstance(node.ctx, ast.Store) and program.scope(node) is top)
+                    if program.scope_of.get(node) is top:  # runs at import, not only when called
+                        risky |= bool(_uses(program, node, ())) or (
+                            isinstance(node, (ast.Attribute, ast.Subscript))
+                            and isinstance(node.ctx, ast.Store))
                 if risky:
                     self.always.setdefault(module, []).append(unit)
             self.binders[module] = names

@@ -270,6 +270,8 @@ class Program:
             elif callee.startswith("#"):
                 target = self.defs.get(callee)
                 out |= {callee} if isinstance(target, ast.ClassDef) else self.returns.get(callee, set())
+            else:  # a library call may hand back what it was given (nullcontext(tf), list([tf]))
+                out |= set().union(*[self.values(a, depth) for a in node.args])
         return out
 
     # -- pass 2: bindings to a fixed point -------------------------------------------------
