@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from grader.checking.forbidden import assert_allowed
+from grader.checking.forbidden import check_forbidden
 from grader.checks.support import (
     array_of,
     brief,
@@ -49,7 +49,7 @@ OVERFLOW = {
 def check_activation(sub: Any, name: str, x: Any, expected: Any, mistakes: Any = None,
                      what: str | None = None, **tolerance: Any) -> Any:
     """Forbidden APIs first, then the learner's values against the expected ones."""
-    assert_allowed(sub.ex03.source, BANNED, name, LESSONS[name])
+    check_forbidden(sub, "ex03", BANNED, name, LESSONS[name])
     got = getattr(sub.ex03, name)(x)
     return expect_values(got, expected, what or f"{name}(x) with x = {brief(x)}", mistakes=mistakes,
                          nonfinite_hint=OVERFLOW.get(name), **tolerance)
@@ -79,7 +79,7 @@ def test_relu(sub: Any) -> None:
 
 
 def check_softmax(sub: Any, x: Any, expected: Any, mistakes: Any, what: str | None = None) -> Any:
-    assert_allowed(sub.ex03.source, BANNED, "softmax", LESSONS["softmax"])
+    check_forbidden(sub, "ex03", BANNED, "softmax", LESSONS["softmax"])
     got = sub.ex03.softmax(x)
     what = what or f"softmax(x) with x = {brief(x)}"
     return expect_softmax(got, expected, what, mistakes=mistakes)

@@ -114,10 +114,10 @@ def compute_tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
 
 def require_by_hand(sub: Any) -> None:
     """Fail when the learner's file uses automatic differentiation."""
-    from grader.checking.forbidden import assert_allowed
+    from grader.checking.forbidden import check_forbidden
 
-    assert_allowed(sub.ex06.source, AUTODIFF,
-                   lesson="backward() must apply the chain rule by hand; automatic "
+    check_forbidden(sub, "ex06", AUTODIFF, ("forward", "backward"),
+                    lesson="backward() must apply the chain rule by hand; automatic "
                           "differentiation (GradientTape, tf.gradients, jax.grad) is not allowed "
                           "here")
 
