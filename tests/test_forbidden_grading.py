@@ -89,3 +89,34 @@ def test_ex05_deep_expression_keeps_full_marks(grade):
     deep = "\n\nUNUSED_TOTAL = " + "+".join(["1"] * 600) + "\n"
     result = grade("ex05", solution_source("ex05") + deep)
     assert full_marks(result), feedback_of(result)
+
+
+def test_ex05_20000_term_expression_keeps_full_marks(grade):
+    deep = "\n\nUNUSED_TOTAL = " + "+".join(["1"] * 20000) + "\n"
+    result = grade("ex05", solution_source("ex05") + deep)
+    assert full_marks(result), feedback_of(result)
+
+
+def test_the_childs_tripwire_catches_what_static_analysis_misses(grade):
+    # map() hands tf to a helper: the static analysis does not follow arguments through
+    # library calls, but the ready-made softmax records its use while the graded call runs.
+    source = apply_mistake(solution_source("ex03"), (
+        "    shifted = x - tf.reduce_max(x, axis=-1, keepdims=True)",
+        "    return list(map(_apply, [tf], [x]))[0]\n    shifted = x - tf.reduce_max(x, axis=-1, keepdims=True)"))
+    source += "\n\ndef _apply(lib, x):\n    return lib.nn.softmax(x)\n"
+    from grader.checking.forbidden import assert_allowed
+
+    assert_allowed(source, ["tensorflow.nn"], "softmax")  # the static analysis really misses it
+    feedback = failed_feedback(grade("ex03", source), "softmax of a (3, 4) batch")
+    assert "while softmax ran, it called tf.nn.softmax" in feedback
+
+
+def test_ex06_gradient_tape_through_map_is_caught_by_the_tripwire(grade):
+    source = solution_source("ex06").replace(
+        "def backward(params: dict[str, tf.Tensor], cache: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:",
+        "def _tape(lib):\n    return lib.GradientTape()\n\n\n"
+        "def backward(params: dict[str, tf.Tensor], cache: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:\n"
+        "    list(map(_tape, [tf]))")
+    assert "list(map(_tape" in source
+    result = grade("ex06", source)
+    assert "while backward ran, it called tf.GradientTape" in failed_feedback(result, "dW2 and db2")

@@ -27,7 +27,7 @@ from grader.checking.feedback import CheckFailure
 from grader.checking.reach import Program
 
 __all__ = [
-    "Finding", "find_forbidden", "assert_allowed", "check_forbidden", "DYNAMIC", "is_dynamic", "normalise",
+    "Finding", "find_forbidden", "assert_allowed", "check_forbidden", "check_tripwire", "DYNAMIC", "is_dynamic", "normalise",
 ]
 
 DYNAMIC = "it hides which functions your code calls"
@@ -310,3 +310,19 @@ def check_forbidden(sub: Any, exercise_id: str, banned: Iterable[str],
     for other in files.values():
         sources.setdefault(other.module, other.source)
     assert_allowed(sources, banned, function, lesson, module=module)
+
+
+def check_tripwire(sub: Any, banned: Iterable[str], function: str, lesson: str = "") -> None:
+    """Fail if the learner's last call used a banned ready-made function (seen in the child).
+
+    The child's trip-wire records the watched functions while a graded call runs; it
+    catches what the static analysis cannot see (a function handed through map(), say).
+    """
+    banned = tuple(normalise(b.strip()) for b in banned if b.strip())
+    used = [normalise(p) for p in getattr(sub, "tripped", ()) if _is_banned(normalise(p), banned)]
+    if used:
+        problem = f"while {function} ran, it called {_spelling(used[0])}, which is not allowed here"
+        raise CheckFailure(problem + (f": {lesson}" if lesson else ""),
+                           got="also " + ", ".join(_spelling(u) for u in used[1:]) if used[1:] else None,
+                           hint="the ready-made functions are fine for checking your answers in your "
+                                "`if __name__ == \"__main__\":` block, which the grader never runs")

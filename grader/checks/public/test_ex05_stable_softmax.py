@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from grader.checking.feedback import as_array
-from grader.checking.forbidden import check_forbidden
+from grader.checking.forbidden import check_forbidden, check_tripwire
 from grader.checks.mistakes import OVERFLOW_HINT, UNDERFLOW_HINT
 from grader.checks.support import (
     array_of,
@@ -70,7 +70,9 @@ def finite_hint(got: Any) -> str:
 def call(sub: Any, function: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
     """Forbidden shortcuts first, then the learner's function."""
     check_forbidden(sub, "ex05", BANNED, function, LESSONS[function])
-    return getattr(sub.ex05, function)(*args, **(kwargs or {}))
+    got = getattr(sub.ex05, function)(*args, **(kwargs or {}))
+    check_tripwire(sub, BANNED, function, LESSONS[function])
+    return got
 
 
 def describe_call(function: str, args: list[np.ndarray], kwargs: dict[str, Any] | None) -> str:

@@ -144,6 +144,9 @@ def run_backward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray,
                            got=f"{exc.type_name}: {exc.message.splitlines()[0][:200]}"
                                + (f"\n          at {exc.traceback[-1]}" if exc.traceback else ""),
                            hint=f"check where the transposes go; {TRANSPOSE_HINT}") from None
+    from grader.checking.forbidden import check_tripwire
+
+    check_tripwire(sub, AUTODIFF, "backward", "apply the chain rule by hand")
     if not isinstance(grads, dict):
         raise CheckFailure("backward(params, cache) must return a dict of gradients",
                            expected='{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}', got=show(grads),
