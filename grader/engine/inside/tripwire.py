@@ -49,6 +49,7 @@ def _tape_class(base: type) -> type:
             super().__init__(*args, **kwargs)
 
     GradientTape.__module__ = base.__module__
+    GradientTape.__qualname__ = "GradientTape"
     return GradientTape
 
 
