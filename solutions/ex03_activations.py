@@ -116,5 +116,3 @@ if __name__ == "__main__":
     scores = tf.constant([[-2.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
     for function in (sigmoid, tanh, relu, softmax):
         print(function.__name__, function(scores).numpy().round(3).tolist())
-    # A self-check with the ready-made version is welcome here; it costs no points.
-    print("matches tf.nn.softmax:", bool(tf.reduce_all(abs(softmax(scores) - tf.nn.softmax(scores)) < 1e-6)))
