@@ -137,6 +137,11 @@ class LearnerSession:
             self._crashes[exercise_id] = self._crashes.get(exercise_id, 0) + 1
             raise
 
+    @property
+    def tripped(self) -> tuple[str, ...]:
+        """The ready-made functions the last call used (the child's trip-wire, inside/tripwire.py)."""
+        return getattr(self._child, "tripped", ()) if self._child is not None else ()
+
     def output(self) -> str:
         """What the learner's code printed so far (bounded)."""
         return self._child.output.text() if self._child is not None else ""

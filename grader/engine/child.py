@@ -317,6 +317,8 @@ class Child:
         if header.get("id") != self._next_id or type(header.get("ok")) is not bool:
             self.close()
             raise ChildCrashed("the program sent a reply that does not match the question")
+        tripped = header.get("tripped")
+        self.tripped = tuple(str(t)[:100] for t in tripped[:40]) if type(tripped) is list else ()
         if not header["ok"]:
             raw_error = header.get("error")
             error: dict[str, Any] = raw_error if type(raw_error) is dict else {}

@@ -62,8 +62,45 @@ class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         name = module.__name__
         module.__file__ = self.filename(name)
-        code = compile(self.sources[name]["source"], self.filename(name), "exec")
+        code = compile_deep(self.sources[name]["source"], self.filename(name))
         exec(code, module.__dict__)
+
+
+def compile_deep(source: str, filename: str) -> Any:
+    """compile(), with a big stack for deeply nested code (a 20000-term `1+1+...`).
+
+    Python's default recursion limit refuses such code although it is valid; the parent's
+    scanner accepts it the same way, so a grader limit never scores a learner down.
+    """
+    try:
+        return compile(source, filename, "exec")
+    except RecursionError:
+        pass
+    import threading
+
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 1_000_000))
+        try:
+            result["code"] = compile(source, filename, "exec")
+        except BaseException as exc:  # noqa: BLE001 - handed back to the importing thread
+            result["error"] = exc
+        finally:
+            sys.setrecursionlimit(old)
+
+    size = threading.stack_size()
+    threading.stack_size(64 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=work, name="compile-deep-source")
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(size)
+    if "error" in result:
+        raise result["error"]
+    return result["code"]
 
 
 class _Handles:
@@ -287,6 +324,7 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
     handles: _Handles = state["handles"]
     op = request.get("op")
     if op == "load":
+        _install_tripwire(state)
         finder = _SourceFinder(request["sources"])
         sys.meta_path.insert(0, finder)
         state["filenames"] = {finder.filename(n) for n in request["sources"]}
@@ -315,18 +353,30 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
             return {"ok": False, "error": _error(exc, "arguments", filenames)}, []
         if request.get("seed") is not None:
             _seed(int(request["seed"]))
+        from grader.engine.inside import tripwire
+
         try:
-            value = function(*args, **kwargs)
+            with tripwire.graded() as used:
+                value = function(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - learner errors become data
-            return {"ok": False, "error": _error(exc, "call", filenames)}, []
+            return {"ok": False, "error": _error(exc, "call", filenames), "tripped": sorted(used)}, []
         out: list[bytes] = []
         try:
             encoded = protocol.encode_value(_to_plain(value), out, fallback=handles.add)
         except Exception as exc:  # noqa: BLE001
             return {"ok": False, "error": _error(exc, "result", filenames)}, []
-        return {"ok": True, "value": encoded}, out
+        return {"ok": True, "value": encoded, "tripped": sorted(used)}, out
     return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}",
                                     "traceback": [], "phase": "call"}}, []
+
+
+def _install_tripwire(state: dict[str, Any]) -> None:
+    """Before any learner code runs: the ready-made functions record their use (tripwire.py)."""
+    if not state.get("tripwire") and tf is not None:
+        from grader.engine.inside import tripwire
+
+        tripwire.install()
+        state["tripwire"] = True
 
 
 def _seed(seed: int) -> None:
