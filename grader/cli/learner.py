@@ -72,7 +72,9 @@ def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
     finally:
         session.close()
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        from grader.checking.inert import inert_json
+
+        click.echo(json.dumps(inert_json(result.to_dict()), indent=2))
     else:
         from rich.console import Console
 
