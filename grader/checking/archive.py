@@ -85,7 +85,7 @@ def central_directory(stream: BinaryIO) -> tuple[int, int]:
             raise UnsafeSubmission("the zip file could not be read (it is not a zip file)")
         at = window_start + found
     fields = _EOCD.unpack(record)
-    return _eocd64(stream, at, fields[3], fields[4])
+    return _eocd64(stream, at, fields[4], fields[5])
 
 
 def _check_declared(zip_path: Path) -> None:

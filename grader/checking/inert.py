@@ -130,9 +130,10 @@ def html_text(text: Any) -> str:
 
 
 def csv_cell(text: Any) -> str:
-    """A cell that a spreadsheet shows as text: one inert line, no leading formula character."""
+    """A cell that a spreadsheet shows as text: one inert line, no leading formula character
+    (spaces before it included)."""
     text = inert_line(text)
-    return "'" + text if text.startswith(FORMULA_STARTERS) else text
+    return "'" + text if text.lstrip().startswith(FORMULA_STARTERS) else text
 
 
 def json_text(text: Any) -> str:

@@ -8,6 +8,7 @@ learner's feedback says how big it is, what the limit is, and what to do.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,21 +28,20 @@ class SourceTooLarge(ValueError):
     """An exercise file over the size limit; the message is the learner's feedback."""
 
 
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"
+def _size(size: int) -> str:
+    return f"{math.ceil(size / 1024)} KiB" if size < 10 * 2**20 else f"{size / 2**20:.1f} MiB"
 
 
 def _too_large(path: Path, size: int, code_in_notebook: bool = False) -> SourceTooLarge:
     if path.suffix == ".ipynb" and not code_in_notebook:
         return SourceTooLarge(
-            f"the notebook is {_mib(size)}; the grader reads notebooks of up to "
-            f"{_mib(MAX_NOTEBOOK_BYTES)}: clear the outputs (Edit > Clear Outputs of All Cells) "
-            "and save it again")
-    what = "the code cells of the notebook add up to" if code_in_notebook else "the file is"
+            f"the notebook is {_size(size)}, more than the {_size(MAX_NOTEBOOK_BYTES)} the grader "
+            "reads: clear the outputs (Edit > Clear Outputs of All Cells) and save it again")
+    what = "the code cells of the notebook add up to" if code_in_notebook else "the file holds"
     return SourceTooLarge(
-        f"{what} {_mib(size)} of code; the grader reads up to {_mib(MAX_SOURCE_BYTES)} per exercise: "
-        "keep data out of the code (load it from a file instead of pasting it in) and remove "
-        "generated or copied code")
+        f"{what} {_size(size)} of code, more than the {_size(MAX_SOURCE_BYTES)} the grader reads per "
+        "exercise: keep data out of the code (load it from a file instead of pasting it in) and "
+        "remove generated or copied code")
 
 
 @dataclass(frozen=True)
