@@ -68,9 +68,9 @@ def inert(text: Any, *, newlines: bool = True, limit: int | None = None) -> str:
     characters are kept (the input is cut before it is cleaned, so the cost is bounded too).
     """
     text = text if isinstance(text, str) else str(text)
-    cut = limit is not None and len(text) > limit
+    cut = limit is not None and len(text) > 4 * limit
     if cut:
-        text = text[: 4 * limit]  # escape sequences may be removed; cut again below
+        text = text[: 4 * limit]  # bound the work; escape sequences may go, so cut again below
     text = _LINE_BREAKS.sub("\n", text)
     text = _STRING_ESCAPES.sub("", text)
     text = _CSI.sub("", text)
@@ -102,8 +102,19 @@ def terminal_text(text: Any, style: str = "") -> Any:
     return Text(inert(text), style=style)
 
 
-# Every character that can start Markdown (CommonMark + GFM) inline or block syntax.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~&@$=:.])")
+# Characters that open Markdown (CommonMark + GFM) syntax anywhere in a line: emphasis, code,
+# links and images ([ and ]), HTML and autolinks (< >), entities (&), table cells (|), strikethrough
+# (~), headings' closing #, e-mail autolinks (@), math ($); an underscore unless it sits inside a
+# word (make_vector: never emphasis); "://" and "x.y" (URL and www. autolinks); then what only
+# matters at the start of a line (lists, setext underlines, "1." or "1)").
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>#|~&@$]|(?<![^\W_])_|_(?![^\W_]))|(:)(?=/)|(\.)(?=\w)|^([-+=])"
+                         r"|^(\d+)([.)])")
+
+
+def _md_escape(match: re.Match[str]) -> str:
+    if match.group(5):
+        return f"{match.group(5)}\\{match.group(6)}"
+    return "\\" + match.group(0)
 
 
 def markdown_inline(text: Any, limit: int | None = None) -> str:
@@ -113,7 +124,7 @@ def markdown_inline(text: Any, limit: int | None = None) -> str:
     emphasis, code span or table cell boundary can come out of it, and since it has no line
     break it cannot start a heading, a list, a quote or a table.
     """
-    return _MD_SPECIAL.sub(r"\\\1", inert_line(text, limit))
+    return _MD_SPECIAL.sub(_md_escape, inert_line(text, limit).strip())
 
 
 def markdown_block(text: Any, info: str = "text") -> str:
