@@ -133,7 +133,8 @@ def test_markdown_inline_renders_back_to_exactly_the_inert_text():
     md = _md()
     for text in (HOSTILE, "1. not a list", "2) nor this", "- not a list", "  + nor this", "=SUM(A1)",
                  "*a* _b_ `c` ~~d~~ \\ e $x$", "see model.py, www.x.com or https://x.com/a",
-                 "x" * 5 + "|" + "-" * 3, "heading #", "<!-- c -->", "&amp; &#x3C;"):
+                 "x" * 5 + "|" + "-" * 3, "heading #", "<!-- c -->", "&amp; &#x3C;",
+                 "__init__ _x_ a__b"):
         tokens = md.parse(f"> note: {markdown_inline(text)}\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
         kinds = {t.type for t in _all_tokens(tokens)}
         assert kinds <= {"blockquote_open", "blockquote_close", "paragraph_open", "paragraph_close",
