@@ -473,3 +473,13 @@ def test_gradescope_results_json_is_inert(graded):
     for text in _strings(results):
         assert_inert(text, "results.json")
     assert any("onerror=alert(1)" in t["output"] and "[red]RED[/red]" in t["output"] for t in results["tests"])
+
+
+def test_grader_list_shows_a_learners_file_name_literally(tmp_path):
+    (tmp_path / f"ex01[red]RED{OSC52}{CLEAR}.py").write_text("def x(:\n")
+    done = subprocess.run([*GRADER.split(), "list", "--dir", str(tmp_path)], capture_output=True, timeout=300,
+                          env={**os.environ, **PYTHONPATH})
+    output = done.stdout.decode("utf-8")
+    assert done.returncode == 0, output + done.stderr.decode()
+    assert "ex01[red]RED" in output and "syntax error" in output
+    assert_inert(output, "grader list")

@@ -113,6 +113,7 @@ def list_exercises(folder: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from grader.checking.inert import terminal_text
     from grader.checking.runner import collect_points
     from grader.checking.submission import load_submission
 
@@ -122,7 +123,7 @@ def list_exercises(folder: Path) -> None:
     for exercise in EXERCISES:
         public, hidden = points.get(exercise.id, (0.0, 0.0))
         table.add_row(exercise.id, exercise.title, f"{public:g}", f"{hidden:g}" if hidden else "-",
-                      _file_state(files, exercise))
+                      terminal_text(_file_state(files, exercise)))  # file names are the learner's
     Console(highlight=False).print(table)
 
 
