@@ -143,8 +143,10 @@ def html_text(text: Any) -> str:
 def csv_cell(text: Any) -> str:
     """A cell that a spreadsheet shows as text: one inert line, no leading formula character
     (spaces before it included)."""
-    text = inert_line(text)
-    return "'" + text if text.lstrip().startswith(FORMULA_STARTERS) else text
+    raw = text if isinstance(text, str) else str(text)
+    text = inert_line(raw)
+    formula = raw.startswith(FORMULA_STARTERS) or text.lstrip().startswith(FORMULA_STARTERS)
+    return "'" + text if formula else text
 
 
 def json_text(text: Any) -> str:
