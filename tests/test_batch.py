@@ -27,6 +27,7 @@ import pytest
 from conftest import solution_source, stub_source
 from gradescope_schema import assert_gradescope_results
 
+from grader.checking.inert import markdown_inline
 from grader.checking.job import GradeJob, LearnerResult, grade_learner
 from grader.checking.outcomes import RunResult
 from grader.course.exercises import PROJECT_ROOT, find_exercise
@@ -272,7 +273,7 @@ def test_each_learner_gets_result_feedback_and_gradescope_files(graded_class):
             if "hidden" in test["name"]:
                 assert test["visibility"] == "after_published" and test["output"] == ""
         feedback = (folder / "feedback.md").read_text("utf-8")
-        assert feedback.startswith(f"# Feedback for {learner}")
+        assert feedback.startswith(f"# Feedback for {markdown_inline(learner)}")
         for text in (json.dumps(result), json.dumps(gradescope), feedback):
             assert "seed" not in text.lower()
     hank = (out / "hank_no_bias" / "feedback.md").read_text("utf-8")

@@ -1,15 +1,47 @@
-"""Find a learner's exercise files (.py or .ipynb, at most one folder deep) and read them."""
+"""Find a learner's exercise files (.py or .ipynb, at most one folder deep) and read them.
+
+Caps come before work: a .py file over :data:`MAX_SOURCE_BYTES`, a notebook file over
+:data:`MAX_NOTEBOOK_BYTES` or a notebook whose code cells add up to more than
+:data:`MAX_SOURCE_BYTES` is not read (nor parsed, scanned or sent to the child); the
+learner's feedback says how big it is, what the limit is, and what to do.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.checking.inert import shown_name
 from grader.course.exercises import EXERCISES, Exercise
 
-__all__ = ["SourceFile", "SubmissionFiles", "load_submission", "MAX_SOURCE_BYTES"]
+__all__ = ["SourceFile", "SubmissionFiles", "load_submission", "MAX_SOURCE_BYTES", "MAX_NOTEBOOK_BYTES",
+           "SourceTooLarge"]
 
-MAX_SOURCE_BYTES = 2 * 1024 * 1024
+#: The most code one exercise file may hold (the lesson's solutions are under 20 KiB).
+MAX_SOURCE_BYTES = 1024 * 1024
+#: The most a notebook file may hold, outputs (plots, printed text) included.
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
+
+
+class SourceTooLarge(ValueError):
+    """An exercise file over the size limit; the message is the learner's feedback."""
+
+
+def _size(size: int) -> str:
+    return f"{math.ceil(size / 1024)} KiB" if size < 10 * 2**20 else f"{size / 2**20:.1f} MiB"
+
+
+def _too_large(path: Path, size: int, code_in_notebook: bool = False) -> SourceTooLarge:
+    if path.suffix == ".ipynb" and not code_in_notebook:
+        return SourceTooLarge(
+            f"the notebook is {_size(size)}, more than the {_size(MAX_NOTEBOOK_BYTES)} the grader "
+            "reads: clear the outputs (Edit > Clear Outputs of All Cells) and save it again")
+    what = "the code cells of the notebook add up to" if code_in_notebook else "the file holds"
+    return SourceTooLarge(
+        f"{what} {_size(size)} of code, more than the {_size(MAX_SOURCE_BYTES)} the grader reads per "
+        "exercise: keep data out of the code (load it from a file instead of pasting it in) and "
+        "remove generated or copied code")
 
 
 @dataclass(frozen=True)
@@ -55,16 +87,25 @@ def _candidates(root: Path, exercise: Exercise) -> list[Path]:
 
 
 def _read(path: Path, exercise: Exercise) -> SourceFile:
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        raise ValueError(f"{path.name} is larger than {MAX_SOURCE_BYTES // 1024} KiB")
+    notebook = path.suffix == ".ipynb"
+    size = path.stat().st_size
+    if size > (MAX_NOTEBOOK_BYTES if notebook else MAX_SOURCE_BYTES):
+        raise _too_large(path, size)
     notes: tuple[str, ...] = ()
-    if path.suffix == ".ipynb":
+    if notebook:
         from grader.checking.notebooks import notebook_to_source
 
         source, note_list = notebook_to_source(path)
         notes = tuple(note_list)
+        code_size = len(source.encode("utf-8", "replace"))
+        if code_size > MAX_SOURCE_BYTES:
+            raise _too_large(path, code_size, code_in_notebook=True)
     else:
-        source = path.read_bytes().decode("utf-8", "replace")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_SOURCE_BYTES + 1)  # the file may have grown since stat()
+        if len(data) > MAX_SOURCE_BYTES:
+            raise _too_large(path, len(data))
+        source = data.decode("utf-8", "replace")
     return SourceFile(exercise.id, exercise.module, path, source, notes)
 
 
@@ -118,7 +159,7 @@ def load_submission(root: Path) -> SubmissionFiles:
         try:
             files[exercise.id] = _choose(paths, exercise)
         except (OSError, ValueError) as exc:
-            problems[exercise.id] = f"{paths[0].name} could not be read: {exc}"
+            problems[exercise.id] = f"{shown_name(paths[0].name)} could not be read: {exc}"
     return SubmissionFiles(root, files, problems)
 
 

@@ -73,7 +73,9 @@ def check(exercises: tuple[str, ...], folder: Path | None, as_json: bool, hidden
     chosen = _select(exercises)
     result = run_exercises(chosen, exercise_folder(folder), hidden=hidden, seed=seed, timeout=timeout)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        from grader.checking.inert import inert_json
+
+        click.echo(json.dumps(inert_json(result.to_dict()), indent=2))
     else:
         from rich.console import Console
 
@@ -136,6 +138,7 @@ def list_exercises(folder: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from grader.checking.inert import terminal_text
     from grader.checking.runner import collect_points
     from grader.checking.submission import load_submission
 
@@ -145,7 +148,7 @@ def list_exercises(folder: Path) -> None:
     for exercise in EXERCISES:
         public, hidden = points.get(exercise.id, (0.0, 0.0))
         table.add_row(exercise.id, exercise.title, f"{public:g}", f"{hidden:g}" if hidden else "-",
-                      _file_state(files, exercise))
+                      terminal_text(_file_state(files, exercise)))  # file names are the learner's
     Console(highlight=False).print(table)
 
 

@@ -41,6 +41,7 @@ from rich.progress import (
 )
 
 from grader import __version__
+from grader.checking.inert import terminal_text
 from grader.checking.job import GradeJob, LearnerResult, grade_learner
 from grader.course.exercises import EXERCISES, PROJECT_ROOT, find_exercise
 from grader.engine.policy import Policy
@@ -244,9 +245,9 @@ def _run(jobs: list[GradeJob], workers: int, journal: Journal,
             progress.advance(task)
             if progress.disable:
                 reason = f"  ({result.reason[:80]})" if result.reason else ""
-                console.print(f"[{graded}/{len(jobs)}] {result.learner}: "
-                              f"{result.result.points:g}/{result.result.max_points:g} "
-                              f"in {result.duration_s:.1f} s{reason}")
+                console.print(terminal_text(f"[{graded}/{len(jobs)}] {result.learner}: "  # not markup
+                                            f"{result.result.points:g}/{result.result.max_points:g} "
+                                            f"in {result.duration_s:.1f} s{reason}"))
 
         try:
             if jobs:

@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             results = grade_submission(args.root, config)
     except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
         results = _failure(f"{type(exc).__name__}: {exc}", started)
-    atomic_write(results_file, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    from grader.checking.inert import inert_json  # learner text leaves here: no escapes, no controls
+
+    atomic_write(results_file, json.dumps(inert_json(results), indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {results_file}: {results['score']:g} points, {len(results['tests'])} tests")
     return 0
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from grader.checking.inert import inert
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import Status
 from grader.instructor.gradebook import atomic_write
@@ -127,17 +128,19 @@ def _learner_view(out: Path, learner: str, result: LearnerResult | None, note: s
     except OSError:
         feedback = note or "no feedback written"
     points = {e.id: e for e in result.result.exercises} if result else {}
-    # inert: learner-derived text (name, notes, feedback) goes through html.escape via jinja2 autoescape
+    # Learner-derived text is made inert here (control and escape sequences gone), then
+    # jinja2's autoescape makes it plain text in HTML.
     return {
-        "id": learner, "name": str(info.get("name") or learner), "source": str(info.get("source") or ""),
+        "id": inert(learner), "name": inert(str(info.get("name") or learner)),
+        "source": inert(str(info.get("source") or "")),
         "late": bool(info.get("late")),
         "cells": [(f"{points[e].points:g}", points[e].status.value) if e in points else ("", "")
                   for e in exercise_ids],
         "total": result.result.points if result else None,
         "max": result.result.max_points if result else None,
         "seconds": result.duration_s if result else None,
-        "notes": (result.reason if result else note) or "",
-        "feedback": feedback,
+        "notes": inert((result.reason if result else note) or ""),
+        "feedback": inert(feedback),
     }
 
 

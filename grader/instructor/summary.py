@@ -23,6 +23,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from grader.checking.inert import inert_json
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import Status
 from grader.instructor.gradebook import atomic_write
@@ -160,7 +161,7 @@ def write_summary(out: Path, learners: int, results: list[LearnerResult],
                   exercise_ids: list[str]) -> dict[str, Any]:
     """Write OUT/summary.json and OUT/summary.png; return the summary."""
     summary = summarise(learners, results, exercise_ids)
-    atomic_write(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(out / "summary.json", json.dumps(inert_json(summary), indent=2, ensure_ascii=False) + "\n")
     temp = out / ".summary.png.tmp"
     _plot(summary, temp)
     temp.replace(out / "summary.png")
