@@ -9,6 +9,12 @@ JSON schema (the same for `grader check --json` and batch grading)::
                     "points": float, "max_points": float, "status": Status,
                     "feedback": str, "duration_s": float}
     Status         "passed" | "failed" | "error" | "timeout" | "not_attempted"
+    Grading        "graded" | "ungraded" | "grader_error"   (one learner, in a batch's result.json)
+
+A learner's ``Grading`` says whose verdict the points are: ``graded`` (the checks ran),
+``ungraded`` (nothing gradable: junk, no files, over budget; the 0 is the learner's) or
+``grader_error`` (the grader itself failed twice, e.g. its zygote; the row is no score,
+it is not journaled as done, and the next ``grader grade`` grades the learner again).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Status", "TestResult", "ExerciseResult", "RunResult"]
+__all__ = ["Grading", "Status", "TestResult", "ExerciseResult", "RunResult"]
 
 
 class Status(str, enum.Enum):
@@ -28,6 +34,14 @@ class Status(str, enum.Enum):
     ERROR = "error"
     TIMEOUT = "timeout"
     NOT_ATTEMPTED = "not_attempted"
+
+
+class Grading(str, enum.Enum):
+    """Whose verdict a learner's points are (see the module docstring)."""
+
+    GRADED = "graded"
+    UNGRADED = "ungraded"
+    GRADER_ERROR = "grader_error"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from grader.checking.job import GradeJob, LearnerResult, grade_learner, kill_active_children
+from grader.checking.job import GradeJob, LearnerResult, grade_learner, kill_active_children, ungraded
 from grader.engine.zygote import close_zygotes
 
 __all__ = ["run_jobs", "failed_result", "MAX_TRIES"]
@@ -36,14 +36,8 @@ MAX_TRIES = 2
 
 
 def failed_result(job: GradeJob, reason: str, started: float | None = None) -> LearnerResult:
-    """A row for a learner whose job produced nothing: 0 points and the reason."""
-    from grader.checking.outcomes import ExerciseResult, RunResult
-    from grader.course.exercises import find_exercise
-
-    exercises = tuple(ExerciseResult(e.id, e.title) for e in map(find_exercise, job.exercises))
-    now = time.time()
-    return LearnerResult(job.learner, RunResult(exercises), reason, os.path.basename(job.path),
-                         started or now, now, content_hash=job.content_hash)
+    """A row for a learner whose job produced nothing: the one "ungraded" result of the job."""
+    return ungraded(job, reason, started)
 
 
 def _stop_worker(signum: int = 0, frame: object = None) -> None:
