@@ -103,10 +103,6 @@ class _GradingPlugin:
         return self.session
 
     @pytest.fixture
-    def hidden_seed(self) -> int:
-        return self.seed
-
-    @pytest.fixture
     def hidden_rng(self, request: Any) -> np.random.Generator:
         # One stream per check, all derived from the secret seed.
         return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
