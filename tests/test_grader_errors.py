@@ -141,3 +141,19 @@ def test_a_grader_error_is_no_score_and_is_regraded_on_the_next_run(tmp_path):
     assert "1 to grade" in second.stderr
     result = json.loads((out / "bob" / "result.json").read_text())
     assert result["grading"] == "graded" and result["points"] == result["max_points"] > 0
+
+
+def test_a_crash_of_our_own_code_is_a_grader_error_not_a_zero(tmp_path):
+    """The grader's work folder is unusable (a file sits where it must unpack): our failure."""
+    import zipfile
+
+    entry = tmp_path / "carol.zip"
+    with zipfile.ZipFile(entry, "w") as archive:
+        archive.writestr(find_exercise("ex01").filename, solution_source("ex01"))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    job = GradeJob("carol", str(entry), "zip", str(blocker / "unpacked"), ("ex01",), 3, budget_s=60.0)
+    result = grade_learner(job)
+    assert result.grading is Grading.GRADER_ERROR
+    assert "grader error" in result.reason and "graded again" in result.reason
+    assert result.result.points == 0 and result.result.max_points > 0  # the row still lists the checks
