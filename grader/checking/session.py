@@ -3,7 +3,8 @@
 ``sub.ex03.softmax(x)`` sends `x` to the child, runs the learner's `softmax`
 there and returns plain data.
 
-- **A fresh child per exercise.** The first call of an exercise's checks (see
+- **A fresh child per exercise** when grading (``policy.isolate``; a learner's own
+  ``grader check`` keeps one child, as it has no sandbox and no secrets to guard). The first call of an exercise's checks (see
   :meth:`LearnerSession.begin`) stops the previous exercise's child and starts a new one (forked from the warm zygote when the policy
   has one), so nothing an exercise's code does (globals, environment, files in its
   scratch space, processes) reaches the next exercise's checks. Every child still
@@ -92,8 +93,9 @@ class LearnerSession:
         exercise_id = exercise_id or next(iter(self.files.files), None)
         if exercise_id is None or exercise_id not in self.files.files:
             return
-        if self._child is not None and self._child.alive and self._child_exercise == exercise_id:
-            return
+        if self._child is not None and self._child.alive and (
+                self._child_exercise == exercise_id or not self.policy.isolate):
+            return  # a learner checking their own code (no isolation) keeps one child: no secrets
         self.close()
         if self.grader_failure:
             raise GraderFailure(self.grader_failure)

@@ -58,7 +58,7 @@ def check(exercises: tuple[str, ...], folder: Path, as_json: bool, hidden: bool,
     chosen = _select(exercises)
     files = load_submission(_folder(folder, "the exercise folder"), chosen)
     limits = Limits() if timeout is None else Limits(call_timeout_s=timeout)
-    policy = Policy(isolate=False, limits=limits, warm=True)  # a fresh child per exercise, forked
+    policy = Policy(isolate=False, limits=limits)
     session = LearnerSession(files, policy)
     session.start()  # the child imports TensorFlow while we import pytest and the checks
     if hidden and any(e.needs_tensorflow_in_parent for e in chosen if e.id in files.files):
