@@ -96,7 +96,8 @@ def _render(value: Any, limit: int) -> str:
 
 def _container(value: Any, limit: int) -> str:
     """A list, tuple, set or dict rendered item by item until `limit` is reached."""
-    opening, closing = {list: "[]", tuple: "()", dict: "{}"}.get(type(value), "{}")
+    brackets: dict[type, tuple[str, str]] = {list: ("[", "]"), tuple: ("(", ")"), dict: ("{", "}")}
+    opening, closing = brackets.get(type(value), ("{", "}"))
     items = iter(value.items()) if isinstance(value, dict) else iter(value)
     parts: list[str] = []
     used = 2

@@ -69,7 +69,7 @@ def inert(text: Any, *, newlines: bool = True, limit: int | None = None) -> str:
     """
     text = text if isinstance(text, str) else str(text)
     cut = limit is not None and len(text) > 4 * limit
-    if cut:
+    if limit is not None and cut:
         text = text[: 4 * limit]  # bound the work; escape sequences may go, so cut again below
     text = _LINE_BREAKS.sub("\n", text)
     text = _STRING_ESCAPES.sub("", text)

@@ -14,6 +14,7 @@ import ast
 import builtins
 import sys
 import threading
+from typing import Any
 from dataclasses import dataclass, field
 
 __all__ = ["parse", "Program", "Use"]
@@ -136,7 +137,7 @@ class Program:
                 if not isinstance(node, ast.Lambda):
                     scope.names.add(node.name)  # type: ignore[union-attr]
                 if not isinstance(node, ast.ClassDef):
-                    arguments = node.args  # type: ignore[union-attr]
+                    arguments = node.args
                     for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                               arguments.vararg, arguments.kwarg]:
                         if a is not None:
@@ -344,22 +345,22 @@ class Program:
                 return f"#{id(node)}"
         return None
 
-    def _step_def(self, node: ast.AST) -> bool:
+    def _step_def(self, node: Any) -> bool:  # a FunctionDef, AsyncFunctionDef, Lambda or ClassDef
         key = f"#{id(node)}"
         changed = False
         if not isinstance(node, ast.Lambda):
             scope = self.scope_of[node]
-            lookup = self.lookup(node.name, scope)  # type: ignore[union-attr]
+            lookup = self.lookup(node.name, scope)
             if lookup is not None:
                 changed |= self._add(self.env, lookup, {key})
             if scope.kind == "class":
-                changed |= self._add(self.fields, node.name, {key})  # type: ignore[union-attr]
+                changed |= self._add(self.fields, node.name, {key})
         if isinstance(node, ast.Lambda):
             changed |= self._add(self.returns, key, self.values(node.body))
         if isinstance(node, ast.ClassDef):
             return changed
         inner = self.def_scope[key]
-        arguments = node.args  # type: ignore[union-attr]
+        arguments = node.args
         positional = [*arguments.posonlyargs, *arguments.args]
         for a, default in zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults):
             changed |= self._add(self.env, (id(inner), a.arg), self.values(default))

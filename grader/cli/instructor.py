@@ -110,7 +110,7 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     """
     from rich.console import Console
 
-    from grader.instructor.batch import BatchBusy, BatchOptions, grade_class
+    from grader.instructor.batch import BatchBusy, BatchOptions, MissingData, grade_class
 
     if not submissions.is_dir():
         raise UsageProblem(f"the submissions folder {submissions} does not exist or is not a folder")
@@ -127,7 +127,7 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
                            budget, memory)
     try:
         report = grade_class(options, err)
-    except BatchBusy as exc:
+    except (BatchBusy, MissingData) as exc:
         raise UsageProblem(str(exc)) from None
     line = (f"{report.learners} learners: {report.graded} graded, {report.reused} unchanged, "
             f"{report.problems} with problems; mean {report.mean:g}/{report.max_points:g}; "
