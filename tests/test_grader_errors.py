@@ -52,7 +52,7 @@ def _is_python_zygote(pid: int) -> bool:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"grader.engine.zygote" in argv and b"python" in Path(argv[0].decode(errors="replace")).name.encode()
+    return b"grader.engine.inside.zygote_main" in argv and b"python" in Path(argv[0].decode(errors="replace")).name.encode()
 
 
 def _is_zygote(pid: int, parents: dict[int, int]) -> bool:
@@ -131,7 +131,7 @@ def test_a_grader_error_is_no_score_and_is_regraded_on_the_next_run(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     result = json.loads((out / "bob" / "result.json").read_text())
     assert result["grading"] == "grader_error" and "grader error" in result["reason"]
-    row = next(r for r in csv.DictReader(open(out / "grades.csv", newline="")) if r["learner"] == "bob")
+    row = next(r for r in csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8-sig")) if r["learner"] == "bob")
     assert row["total"] == "" and "grader error" in row["notes"]  # no score, and it says why
     with sqlite3.connect(out / JOURNAL_NAME) as db:
         assert db.execute("SELECT job_key FROM learners WHERE learner = 'bob'").fetchone() == (None,)

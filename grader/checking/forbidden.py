@@ -18,6 +18,7 @@ are findings too: a dynamic import/getattr hides what is called.
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -302,7 +303,15 @@ def assert_allowed(
 
 def check_forbidden(sub: Any, exercise_id: str, banned: Iterable[str],
                     function: str | Iterable[str] | None, lesson: str = "") -> None:
-    """assert_allowed over the learner's files as the child sees them (`sub` is the session)."""
+    """assert_allowed over the learner's files as the child sees them (`sub` is the session).
+
+    ``GRADER_API_GUARD=0`` in the grader's own environment turns this static analysis off
+    (the child's trip-wire stays): the hostile suite uses it to prove the sandbox on its
+    own, with the attack code really running. Learner code cannot set the grader's
+    environment.
+    """
+    if os.environ.get("GRADER_API_GUARD", "1") == "0":
+        return
     source = sub.source(exercise_id) if hasattr(sub, "source") else getattr(sub, exercise_id).source
     files = getattr(getattr(sub, "files", None), "files", {})
     module = files[exercise_id].module if exercise_id in files else exercise_id
