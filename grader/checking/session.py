@@ -201,6 +201,8 @@ class LearnerSession:
                                     seed=seed, handle=handle, op=op)
         except CallTimeout:
             self._timed_out.add(exercise_id)
+            if self.deadline is not None and time.monotonic() >= self.deadline - 0.05:
+                self.exhausted = True  # the call was cut by the learner's budget, not its own timeout
             raise
         except ChildCrashed:
             self._crashes[exercise_id] = self._crashes.get(exercise_id, 0) + 1

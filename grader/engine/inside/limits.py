@@ -91,10 +91,12 @@ def private_scratch(workdir: str, uid: int | None, size_bytes: int, inodes: int)
         raise OSError(ctypes.get_errno(), f"make / private: {os.strerror(ctypes.get_errno())}")
     owner = "" if uid is None else f",uid={uid},gid={uid}"
     caps = f"size={size_bytes},nr_inodes={inodes}"
-    _mount_tmpfs(libc, workdir, f"{caps},mode=0700{owner}")
     for shared in ("/tmp", "/dev/shm"):
         if os.path.isdir(shared):
             _mount_tmpfs(libc, shared, f"{caps},mode=1777")
+    # After /tmp: a working directory under /tmp (a zygote without bubblewrap) would be hidden.
+    os.makedirs(workdir, mode=0o755, exist_ok=True)
+    _mount_tmpfs(libc, workdir, f"{caps},mode=0700{owner}")
 
 
 def confine(rlimits: Any, uid: int | None) -> dict[str, Any]:
