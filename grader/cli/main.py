@@ -46,7 +46,7 @@ def _add_commands() -> None:
         from grader.cli import instructor
     except ImportError:
         return
-    from grader.cli import classroom
+    from grader.cli import instructor_outputs as classroom
 
     for command in (instructor.grade, instructor.release, instructor.gradescope, classroom.report,
                     classroom.lms, classroom.export, classroom.override):

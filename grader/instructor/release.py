@@ -38,7 +38,7 @@ __all__ = ["ReleaseError", "Release", "build_release", "verify_bundle", "build_g
            "INSTRUCTOR_NAME"]
 
 # The learner's bundle drops every package or module of `grader/` named like this
-# (grader/instructor/ and grader/cli/instructor.py): the instructor's tools.
+# (grader/instructor/, grader/cli/instructor*.py): the instructor's tools.
 INSTRUCTOR_NAME = "instructor"
 _SOLUTIONS = PROJECT_ROOT / "solutions"
 _EXERCISES = PROJECT_ROOT / "exercises"
@@ -162,7 +162,7 @@ def _copy_grader(target: Path, hidden: bool, instructor: bool) -> None:
         skipped = set(_SKIP(folder, names))
         here = Path(folder).resolve()
         if not instructor:
-            skipped |= {n for n in names if n in (INSTRUCTOR_NAME, f"{INSTRUCTOR_NAME}.py")}
+            skipped |= {n for n in names if n == INSTRUCTOR_NAME or n.startswith(INSTRUCTOR_NAME) and n.endswith(".py")}
         if here == _GRADER / "checks" and not hidden:
             skipped.add("hidden")
         return skipped
