@@ -25,7 +25,9 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,8 @@ class BatchOptions:
     reveal_hidden: bool = False
     budget_s: float | None = None  # wall time per learner; default from the exercises
     memory_mb: int | None = None  # memory per learner's child; default: the sandbox's
+    scheduler: str | None = None  # grade on this Dask scheduler (tcp://HOST:PORT)
+    cluster_workers: int | None = None  # grade on a local Dask cluster of N workers
 
 
 @dataclass(frozen=True)
@@ -240,13 +244,22 @@ def _run(jobs: list[GradeJob], workers: int, journal: Journal,
 
         try:
             if jobs:
-                run_jobs(jobs, workers, lambda job: job.budget_s + BACKSTOP_SLACK_S, finished,
-                         lambda job: journal.started(job.learner))
+                _runner(options)(jobs, workers, lambda job: job.budget_s + BACKSTOP_SLACK_S, finished,
+                                 lambda job: journal.started(job.learner))
         except KeyboardInterrupt:
             console.print(f"[bold yellow]interrupted[/]: {graded} results committed in this run are "
                           "kept; run the same command again to grade the rest")
             return graded, True
     return graded, False
+
+
+def _runner(options: BatchOptions) -> Callable[..., None]:
+    """The local pool, or Dask when asked for (imported only then)."""
+    if options.scheduler is None and options.cluster_workers is None:
+        return run_jobs
+    from grader.instructor.cluster import ClusterTarget, run_on_cluster
+
+    return partial(run_on_cluster, ClusterTarget(options.scheduler, options.cluster_workers))
 
 
 def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ...],
