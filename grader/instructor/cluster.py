@@ -37,7 +37,7 @@ from grader.checking.job import GradeJob, LearnerResult
 __all__ = ["ClusterTarget", "ClusterError", "parse_local", "open_client", "run_on_cluster",
            "CONNECT_TIMEOUT_S", "ALLOWED_FAILURES"]
 
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = float(os.environ.get("GRADER_DASK_CONNECT_TIMEOUT_S", "10"))
 WORKERS_TIMEOUT_S = 60.0
 ALLOWED_FAILURES = 1  # a learner whose worker died is rerun once; the second death gives a row
 
