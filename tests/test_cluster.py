@@ -221,12 +221,24 @@ def test_a_worker_killed_mid_learner_loses_no_learner_and_leaves_no_process(
     assert len(cluster.run(os.getpid)) == 2  # the nanny restarted the workers
 
 
-def test_a_batch_on_a_local_cluster_gives_the_local_pools_grades_csv(class_dir: Path, tmp_path: Path) -> None:
-    local = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(tmp_path / "local"),
+@pytest.fixture(scope="module")
+def local_grades(class_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The class graded by the local pool (no Dask): the reference grades.csv."""
+    out = tmp_path_factory.mktemp("local") / "out"
+    local = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(out),
                             "--workers", "2", *ARGS], capture_output=True, text=True, timeout=600)
     assert local.returncode == 0, local.stdout + local.stderr
+    return out
+
+
+def test_a_batch_on_the_cluster_gives_the_local_pools_grades_csv(
+        cluster: Any, class_dir: Path, local_grades: Path, tmp_path: Path) -> None:
+    """`grader grade --scheduler` on the module's cluster (its real scheduler, over TCP)."""
+    shutil.copytree(local_grades, tmp_path / "local")
+    address = cluster.scheduler.address
+    assert address.startswith("tcp://")
     dask = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(tmp_path / "dask"),
-                           "--cluster", "local:2", *ARGS], capture_output=True, text=True, timeout=600)
+                           "--scheduler", address, *ARGS], capture_output=True, text=True, timeout=600)
     assert dask.returncode == 0, dask.stdout + dask.stderr
     grades = (tmp_path / "dask" / "grades.csv").read_bytes()
     assert grades == (tmp_path / "local" / "grades.csv").read_bytes()
@@ -239,6 +251,43 @@ def test_a_batch_on_a_local_cluster_gives_the_local_pools_grades_csv(class_dir: 
                             "--cluster", "local:2", *ARGS], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "0 to grade" in again.stderr, again.stderr
     assert (tmp_path / "dask" / "grades.csv").read_bytes() == grades
+
+
+def _dask(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_real_dask_scheduler_and_two_dask_workers_give_the_same_grades(
+        class_dir: Path, local_grades: Path, tmp_path: Path) -> None:
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+           "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    processes = [_dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                       "--no-dashboard", env=env)]
+    try:
+        processes += [_dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
+                            env=env) for _ in range(2)]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        done = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(tmp_path / "out"),
+                               "--scheduler", address, *ARGS], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (tmp_path / "out" / "grades.csv").read_bytes() == (local_grades / "grades.csv").read_bytes()
+        started = set().union(*(_descendants(p.pid) for p in processes))
+        assert any("grader.engine.zygote" in _cmdline(pid) for pid, _ in started)
+    finally:
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    _assert_all_gone(started)
 
 
 def _free_port() -> int:
