@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from grader.course.exercises import find_exercise  # noqa: E402
 from grader.instructor.cluster import ClusterTarget, open_client, run_jobs_on  # noqa: E402
 from grader.instructor.cluster_worker import grade_payload  # noqa: E402
 from grader.instructor.intake import discover  # noqa: E402
+from grader.instructor.journal import JOURNAL_NAME  # noqa: E402
 
 GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli.main"
 EXERCISES = ("ex02", "ex03")
@@ -288,6 +290,46 @@ def test_a_real_dask_scheduler_and_two_dask_workers_give_the_same_grades(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     _assert_all_gone(started)
+
+
+def _graded(out: Path) -> int:
+    try:
+        with sqlite3.connect(out / JOURNAL_NAME, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM learners WHERE graded_count > 0").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_ctrl_c_cancels_the_work_keeps_what_finished_and_a_rerun_completes_the_class(
+        cluster: Any, class_dir: Path, local_grades: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    command = [*GRADER.split(), "grade", str(class_dir), "-o", str(out), "--scheduler",
+               cluster.scheduler.address, *ARGS]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    while _graded(out) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.poll() is None, "the batch ended before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    kept = _graded(out)
+    assert 1 <= kept < 4, output
+    rows = list(csv.DictReader((out / "grades.csv").read_text().splitlines()))
+    assert sum("not graded yet" in r["notes"] for r in rows) == 4 - kept
+    deadline = time.monotonic() + 60  # the interrupted batch's tasks are released on the scheduler
+    while cluster.run_on_scheduler(_task_count) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert cluster.run_on_scheduler(_task_count) == 0
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{4 - kept} to grade" in rerun.stderr
+    assert (out / "grades.csv").read_bytes() == (local_grades / "grades.csv").read_bytes()
+
+
+def _task_count(dask_scheduler: Any) -> int:
+    return len(dask_scheduler.tasks)
 
 
 def _free_port() -> int:
