@@ -51,11 +51,12 @@ def job_policy(call_timeout_s: float | None, memory_mb: int | None) -> Policy:
 class ZygotePlugin(WorkerPlugin):
     """A Dask worker plugin that starts the worker's warm zygote and stops it with the worker."""
 
-    name = "grader-zygote"
-    idempotent = False
+    idempotent = True  # a second batch with the same options keeps the warm zygotes
 
     def __init__(self, call_timeout_s: float | None = None, memory_mb: int | None = None) -> None:
         self.call_timeout_s, self.memory_mb = call_timeout_s, memory_mb
+        # One plugin, hence one zygote, per sandbox policy: the zygote is keyed by the policy.
+        self.name = f"grader-zygote-{call_timeout_s}-{memory_mb}"
 
     def setup(self, worker: Any = None) -> None:
         os.environ.setdefault("MPLBACKEND", "Agg")
