@@ -316,8 +316,11 @@ def _graded(out: Path) -> int:
         return 0
 
 
-def test_ctrl_c_cancels_the_work_keeps_what_finished_and_a_rerun_completes_the_class(
-        cluster: Any, class_dir: Path, local_grades: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_an_interrupted_client_keeps_what_finished_and_a_rerun_completes_the_class(
+        cluster: Any, class_dir: Path, local_grades: Path, tmp_path: Path, signum: int) -> None:
+    """Ctrl-C cancels the client's tasks (exit 130); a SIGKILLed client's tasks are dropped by
+    the scheduler. Either way the journal keeps what finished and the rerun grades the rest."""
     out = tmp_path / "out"
     command = [*GRADER.split(), "grade", str(class_dir), "-o", str(out), "--scheduler",
                cluster.scheduler.address, *ARGS]
@@ -327,13 +330,14 @@ def test_ctrl_c_cancels_the_work_keeps_what_finished_and_a_rerun_completes_the_c
     while _graded(out) < 1 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert process.poll() is None, "the batch ended before it could be interrupted"
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, signum)
     output, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, output
+    assert process.returncode == (130 if signum == signal.SIGINT else -signum), output
     kept = _graded(out)
     assert 1 <= kept < 4, output
-    rows = list(csv.DictReader((out / "grades.csv").read_text().splitlines()))
-    assert sum("not graded yet" in r["notes"] for r in rows) == 4 - kept
+    if signum == signal.SIGINT:
+        rows = list(csv.DictReader((out / "grades.csv").read_text().splitlines()))
+        assert sum("not graded yet" in r["notes"] for r in rows) == 4 - kept
     deadline = time.monotonic() + 60  # the interrupted batch's tasks are released on the scheduler
     while cluster.run_on_scheduler(_task_count) and time.monotonic() < deadline:
         time.sleep(0.5)
