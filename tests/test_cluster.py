@@ -30,7 +30,7 @@ from conftest import solution_source, stub_source
 pytest.importorskip("distributed", reason="Dask is in the test extra: pip install -e '.[test]'")
 
 from grader.checking.job import GradeJob, LearnerResult  # noqa: E402
-from grader.course.exercises import find_exercise  # noqa: E402
+from grader.course.exercises import PROJECT_ROOT, find_exercise  # noqa: E402
 from grader.instructor.cluster import ClusterTarget, open_client, run_jobs_on  # noqa: E402
 from grader.instructor.cluster_worker import grade_payload  # noqa: E402
 from grader.instructor.intake import discover  # noqa: E402
@@ -257,8 +257,8 @@ def test_a_batch_on_the_cluster_gives_the_local_pools_grades_csv(
     assert (tmp_path / "dask" / "grades.csv").read_bytes() == grades
 
 
-def _dask(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, start_new_session=True,
+def _dask(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, start_new_session=True, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -282,6 +282,22 @@ def test_a_real_dask_scheduler_and_two_dask_workers_give_the_same_grades(
         assert (tmp_path / "out" / "grades.csv").read_bytes() == (local_grades / "grades.csv").read_bytes()
         started = set().union(*(_descendants(p.pid) for p in processes))
         assert any("grader.engine.zygote" in _cmdline(pid) for pid, _ in started)
+        # A third worker whose hidden checks differ: refused before anything is graded.
+        other = tmp_path / "other"
+        for folder in ("grader", "solutions", "exercises"):
+            shutil.copytree(PROJECT_ROOT / folder, other / folder,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        with (other / "grader" / "checks" / "hidden" / "test_ex03_activations.py").open("a") as stream:
+            stream.write("\n# edited on one worker only\n")
+        processes.append(_dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                               "--no-dashboard", env={**env, "PYTHONPATH": str(other)}, cwd=other))
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(3, timeout=120)
+        refused = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(tmp_path / "o2"),
+                                  "--scheduler", address, *ARGS], capture_output=True, text=True, timeout=600)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "do not have this grader" in refused.stderr and "Traceback" not in refused.stderr
+        assert not list((tmp_path / "o2").glob("*/result.json"))
     finally:
         for process in reversed(processes):
             os.killpg(process.pid, signal.SIGTERM)

@@ -17,6 +17,7 @@ gets a learner's submission as bytes and returns the result as plain data.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -136,9 +137,16 @@ def grade_payload(payload: dict[str, Any]) -> dict[str, Any]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def worker_identity(exercise_ids: tuple[str, ...]) -> dict[str, str]:
-    """What must match between client and worker: grader version and the checks' fingerprint."""
+def worker_identity(exercise_ids: tuple[str, ...] = ()) -> dict[str, str]:
+    """What must match between client and worker: the grader's version, and a sha256 of its code,
+    checks and reference solutions (a worker with other hidden checks would grade differently)."""
     from grader import __version__
-    from grader.instructor.batch import checks_fingerprint
+    from grader.course.exercises import PROJECT_ROOT
 
-    return {"grader": __version__, "checks": checks_fingerprint(exercise_ids)}
+    files = [p for p in (PROJECT_ROOT / "grader").rglob("*")
+             if p.suffix in (".py", ".json", ".ini") and "__pycache__" not in p.parts and p.is_file()]
+    files += sorted((PROJECT_ROOT / "solutions").glob("*.py"))
+    digest = hashlib.sha256(f"grader {__version__}\0".encode())
+    for path in sorted(set(files)):
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"grader": __version__, "checks": digest.hexdigest()}
