@@ -289,15 +289,26 @@ def test_a_real_dask_scheduler_and_two_dask_workers_give_the_same_grades(
                             ignore=shutil.ignore_patterns("__pycache__"))
         with (other / "grader" / "checks" / "hidden" / "test_ex03_activations.py").open("a") as stream:
             stream.write("\n# edited on one worker only\n")
-        processes.append(_dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1",
-                               "--no-dashboard", env={**env, "PYTHONPATH": str(other)}, cwd=other))
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(3, timeout=120)
-        refused = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(tmp_path / "o2"),
-                                  "--scheduler", address, *ARGS], capture_output=True, text=True, timeout=600)
-        assert refused.returncode == 2, refused.stdout + refused.stderr
-        assert "do not have this grader" in refused.stderr and "Traceback" not in refused.stderr
-        assert not list((tmp_path / "o2").glob("*/result.json"))
+        # Then a third worker without bubblewrap (a weaker sandbox than the one shown): refused too.
+        bad_workers = [({**env, "PYTHONPATH": str(other)}, other, "do not have this grader"),
+                       ({**env, "GRADER_SANDBOX_DISABLE": "bwrap"}, None, "weaker sandbox")]
+        for worker_env, cwd, words in bad_workers:
+            processes.append(_dask("worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                   "--no-dashboard", env=worker_env, cwd=cwd))
+            with Client(address, timeout=60) as client:
+                client.wait_for_workers(3, timeout=120)
+            refused = subprocess.run([*GRADER.split(), "grade", str(class_dir), "-o", str(tmp_path / "o2"),
+                                      "--scheduler", address, *ARGS], capture_output=True, text=True,
+                                     timeout=600)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert words in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+            assert not list((tmp_path / "o2").glob("*/result.json"))
+            os.killpg(processes[-1].pid, signal.SIGTERM)
+            processes.pop().wait(timeout=60)
+            with Client(address, timeout=60) as client:
+                deadline = time.monotonic() + 60
+                while len(client.nthreads()) > 2 and time.monotonic() < deadline:
+                    time.sleep(0.2)
     finally:
         for process in reversed(processes):
             os.killpg(process.pid, signal.SIGTERM)

@@ -84,6 +84,7 @@ def _check(client: Any, exercise_ids: tuple[str, ...], address: str) -> None:
         client.get_versions(check=True, packages=["tensorflow", "keras"])
     except ValueError as exc:
         raise ClusterError(f"client, scheduler and workers have different package versions:\n{exc}") from None
+    _check_defences(client)
     mine = worker_identity(exercise_ids)
     theirs = client.run(worker_identity, exercise_ids)
     wrong = [f"{worker}: grader {got['grader']}, checks {got['checks'][:12]}"
@@ -93,6 +94,20 @@ def _check(client: Any, exercise_ids: tuple[str, ...], address: str) -> None:
             f"these workers do not have this grader (version {mine['grader']}, checks "
             f"{mine['checks'][:12]}); install the same grader and checks on every worker:\n  "
             + "\n  ".join(wrong))
+
+
+def _check_defences(client: Any) -> None:
+    """Every worker must give learners at least the sandbox this machine would (the one shown)."""
+    from grader.instructor.cluster_worker import active_defences
+
+    mine = set(active_defences())
+    weaker = {worker: sorted(mine - set(theirs))
+              for worker, theirs in client.run(active_defences).items() if not mine <= set(theirs)}
+    if weaker:
+        raise ClusterError(
+            "these workers would run learner code with a weaker sandbox than this machine's; install "
+            "bubblewrap and run them as root (see docs/cluster.md):\n  "
+            + "\n  ".join(f"{worker}: missing {', '.join(missing)}" for worker, missing in sorted(weaker.items())))
 
 
 @contextmanager

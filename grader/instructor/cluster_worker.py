@@ -32,7 +32,7 @@ from grader.engine.launch import Limits, Policy
 from grader.engine.zygote import close_zygotes, warm_zygote
 
 __all__ = ["ZygotePlugin", "grade_payload", "pack_job", "result_payload", "job_policy",
-           "MAX_PAYLOAD_BYTES", "worker_identity"]
+           "MAX_PAYLOAD_BYTES", "worker_identity", "active_defences"]
 
 # The most bytes of one learner's work sent to a worker (the local path reads at most this too:
 # zips are refused above archive.MAX_ZIP_BYTES, .py/.ipynb files are small).
@@ -150,3 +150,10 @@ def worker_identity(exercise_ids: tuple[str, ...] = ()) -> dict[str, str]:
     for path in sorted(set(files)):
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return {"grader": __version__, "checks": digest.hexdigest()}
+
+
+def active_defences() -> list[str]:
+    """The sandbox defences this machine gives a learner's child (as `grader grade` lists them)."""
+    from grader.engine.launch import describe_defences
+
+    return sorted(describe_defences(Policy(isolate=True))[0])
