@@ -205,8 +205,8 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
                 for e in todo]
         workers = max(1, min(options.workers or os.cpu_count() or 1, len(jobs) or 1))
         console.print(f"{len(entries)} learners in {options.submissions}: {len(jobs)} to grade, "
-                      f"{len(entries) - len(jobs)} unchanged since the last run; {workers} "
-                      f"worker(s); exercises {' '.join(exercise_ids)}; hidden seed: {seed_source}")
+                      f"{len(entries) - len(jobs)} unchanged since the last run; {_where(options, workers)}; "
+                      f"exercises {' '.join(exercise_ids)}; hidden seed: {seed_source}")
         graded, interrupted = 0, True
         try:
             graded, interrupted = _run(jobs, workers, journal, keys, options, console)
@@ -251,6 +251,14 @@ def _run(jobs: list[GradeJob], workers: int, journal: Journal,
                           "kept; run the same command again to grade the rest")
             return graded, True
     return graded, False
+
+
+def _where(options: BatchOptions, workers: int) -> str:
+    if options.scheduler is not None:
+        return f"on the Dask scheduler {options.scheduler}"
+    if options.cluster_workers is not None:
+        return f"on a local Dask cluster of {options.cluster_workers} worker(s)"
+    return f"{workers} worker(s)"
 
 
 def _runner(options: BatchOptions) -> Callable[..., None]:
