@@ -101,11 +101,14 @@ def fit(
 
 
 if __name__ == "__main__":
-    import sys
-    from pathlib import Path
+    try:  # the course package: installed, or in Jupyter from the course folder
+        from grader.course.toydata import RECOMMENDED_FIT, two_spirals
+    except ImportError:  # `python exercises/ex07_gradient_descent.py` from a clone
+        import sys
+        from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from grader.course.toydata import RECOMMENDED_FIT, two_spirals
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from grader.course.toydata import RECOMMENDED_FIT, two_spirals
 
     points, labels = two_spirals(400, seed=0)
     final, history = fit(tf.constant(points), tf.constant(labels), seed=0, **RECOMMENDED_FIT)

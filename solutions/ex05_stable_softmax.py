@@ -15,7 +15,8 @@ even scores of +-1000 or float32's extremes (about +-3.4e38):
     log_softmax(x)     = x_j - logsumexp(x)
     cross_entropy      = mean over examples of -log_softmax(logits)[label]
 
-FORBIDDEN here (the grader looks for them): tf.nn.* (tf.nn.softmax,
+FORBIDDEN in these functions and the helpers they call (the grader looks for
+them there; your `if __name__ == "__main__":` checks may use them): tf.nn.* (tf.nn.softmax,
 tf.nn.log_softmax, tf.nn.sparse_softmax_cross_entropy_with_logits, ...),
 tf.math.softmax, tf.reduce_logsumexp / tf.math.reduce_logsumexp and the Keras
 losses and activations. Build everything from tf.exp, tf.math.log,

@@ -17,9 +17,10 @@ The forward pass computes the loss and keeps (in a "cache") the intermediate
 values the backward pass will need. The backward pass turns them into the
 four gradients dloss/dW1, dloss/db1, dloss/dW2, dloss/db2.
 
-FORBIDDEN here (the grader looks for them): tf.GradientTape, tf.gradients
-and any other automatic differentiation. The grader uses GradientTape itself,
-to check your answers.
+FORBIDDEN in forward, backward and the helpers they call (the grader looks
+for them there): tf.GradientTape, tf.gradients and any other automatic
+differentiation. The grader uses GradientTape itself to check your answers,
+and so may you, in the `if __name__ == "__main__":` block: it is never graded.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import pytest
 from conftest import solution_source, stub_source
 from gradescope_schema import assert_gradescope_results
 
+from grader.checking.inert import markdown_inline
 from grader.checking.job import GradeJob, LearnerResult, grade_learner
 from grader.checking.outcomes import RunResult
 from grader.course.exercises import PROJECT_ROOT, find_exercise
@@ -197,8 +198,8 @@ def _interrupt_when(subs: Path, out: Path, finished: int, signum: int) -> tuple[
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:
-    with open(out / "grades.csv", newline="", encoding="utf-8") as stream:
-        return {row["learner"]: row for row in csv.DictReader(stream)}
+    with open(out / "grades.csv", newline="", encoding="utf-8-sig") as stream:
+        return {row["learner"]: row for row in csv.DictReader(stream) if row["learner"] != "Points Possible"}
 
 
 def _counters(out: Path) -> dict[str, tuple[int, int]]:
@@ -229,8 +230,8 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
 
 def test_every_learner_gets_the_right_row(graded_class):
     subs, out, expected, seconds = graded_class
-    text = (out / "grades.csv").read_text("utf-8")
-    assert text.splitlines()[0] == "learner,ex02,ex03,total,max,notes"
+    text = (out / "grades.csv").read_text("utf-8-sig")
+    assert text.splitlines()[0] == "learner,name,ex02,ex03,total,max,notes,grader_version,seed"
     rows = _rows(out)
     assert list(rows) == sorted(rows, key=lambda r: (r.casefold(), r)) and set(rows) == set(expected)
     full = {e: float(rows["alice_full"][e]) for e in ("ex02", "ex03")}
@@ -272,7 +273,7 @@ def test_each_learner_gets_result_feedback_and_gradescope_files(graded_class):
             if "hidden" in test["name"]:
                 assert test["visibility"] == "after_published" and test["output"] == ""
         feedback = (folder / "feedback.md").read_text("utf-8")
-        assert feedback.startswith(f"# Feedback for {learner}")
+        assert feedback.startswith(f"# Feedback for {markdown_inline(learner)}")
         for text in (json.dumps(result), json.dumps(gradescope), feedback):
             assert "seed" not in text.lower()
     hank = (out / "hank_no_bias" / "feedback.md").read_text("utf-8")
@@ -393,10 +394,12 @@ def test_grades_csv_cells_cannot_become_formulas(tmp_path):
     assert spreadsheet_safe("fine, really") == "fine, really"
     result = LearnerResult("ann", RunResult(), reason="=HYPERLINK(\"http://x\")\nsecond line")
     write_grades_csv(tmp_path / "grades.csv", ["ex01"], [("ann", result, ""), ("bob", None, "not yet")])
-    rows = list(csv.reader(open(tmp_path / "grades.csv", newline="", encoding="utf-8")))
-    assert rows[0] == ["learner", "ex01", "total", "max", "notes"]
-    assert rows[1][0] == "ann" and rows[1][-1].startswith("'=HYPERLINK") and "\n" not in rows[1][-1]
-    assert rows[2] == ["bob", "", "", "0", "not yet"]
+    rows = list(csv.reader(open(tmp_path / "grades.csv", newline="", encoding="utf-8-sig")))
+    notes = rows[0].index("notes")
+    assert rows[0][:notes + 1] == ["learner", "name", "ex01", "total", "max", "notes"]
+    assert rows[1][0] == "Points Possible"
+    assert rows[2][0] == "ann" and rows[2][notes].startswith("'=HYPERLINK") and "\n" not in rows[2][notes]
+    assert rows[3][:notes + 1] == ["bob", "bob", "", "", "0", "not yet"]
 
 
 def test_a_learner_has_one_wall_time_budget_for_all_its_calls(tmp_path):
@@ -453,7 +456,7 @@ def test_missing_sandbox_defences_are_announced_loudly(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert "sandbox defences active: time limits" in result.output
     assert "WARNING: sandbox defence MISSING on this machine: network namespace" in result.output
-    assert (tmp_path / "out" / "grades.csv").read_text().startswith("learner,ex02,total,max,notes")
+    assert (tmp_path / "out" / "grades.csv").read_text("utf-8-sig").startswith("learner,name,ex02,total,max,notes")
 
 
 def test_a_linked_folder_inside_a_submission_is_not_followed(tmp_path):

@@ -40,10 +40,10 @@ from grader.checking.session import LearnerSession
 from grader.checking.submission import load_submission
 from grader.course.exercises import PROJECT_ROOT, find_exercise
 from grader.engine import launch as sandbox
-from grader.engine.launch import Limits, Policy
+from grader.engine.policy import Limits, Policy
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
-MNIST_DIR = PROJECT_ROOT.parent / "shared" / "data" / "mnist"
+MNIST_DIR = Path(os.environ.get("MNIST_DIR", PROJECT_ROOT / "data" / "mnist"))
 FUNCTIONS = ("sigmoid", "tanh", "relu", "softmax")
 SECRET = "s3cret-instructor-token"
 
@@ -287,7 +287,7 @@ SIGNAL_SCRIPT = """
 import os, sys, time
 from pathlib import Path
 from grader.engine.child import Child
-from grader.engine.launch import Limits, Policy
+from grader.engine.policy import Limits, Policy
 import numpy as np
 source = "import time\\ndef sigmoid(x):\\n    time.sleep(60)\\n"
 child = Child({"ex03_activations": {"source": source, "filename": "ex03_activations.py"}},

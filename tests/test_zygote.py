@@ -9,6 +9,7 @@ that a timeout or a crash leaves the zygote usable for the next learner.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from grader.checking.outcomes import Status
 from grader.checking.runner import RunOptions, run_checks
 from grader.checking.submission import load_submission
 from grader.course.exercises import find_exercise
-from grader.engine.launch import Limits, Policy
+from grader.engine.policy import Limits, Policy
 from grader.engine.zygote import close_zygotes, warm_zygote
 
 POLICY = Policy(isolate=True, warm=True, limits=Limits(call_timeout_s=5))
@@ -172,3 +173,38 @@ def test_a_learner_cannot_poison_the_workdir_or_ipc_of_the_next(tmp_path):
     after = _grade(tmp_path / "b", looker)
     exercise = after.exercises[0]
     assert exercise.points == exercise.max_points > 0, [t.feedback for t in exercise.tests]
+
+
+INODE_FLOOD = RELU + '''
+    import os, time
+    made, stop, reason = 0, time.monotonic() + 6, "time"
+    for root in ("/tmp", "/dev/shm", os.environ["HOME"]):
+        try:
+            while time.monotonic() < stop:
+                os.mkdir(os.path.join(root, "d%d" % made))
+                made += 1
+        except OSError as exc:
+            reason = exc.strerror
+    raise RuntimeError("MADE %d STOPPED %s" % (made, reason))
+'''
+
+
+def test_a_learner_who_fills_scratch_with_inodes_does_not_slow_the_next(tmp_path):
+    """Finding 6: millions of empty folders made the zygote's wipe outlast its control timeout.
+
+    Each forked child's tmpfs now has an inode cap and is freed by the kernel when the child
+    dies; nothing is wiped by the zygote, so the next learner is graded normally and fast.
+    """
+    flood = _grade(tmp_path / "a", solution_source("ex03").replace(RELU, INODE_FLOOD))
+    feedback = " ".join(t.feedback for t in flood.exercises[0].tests if "relu" in t.name.lower())
+    assert "MADE" in feedback, feedback
+    made = int(feedback.split("MADE ")[1].split()[0])
+    assert "No space left on device" in feedback, feedback
+    assert made <= 3 * POLICY.limits.inodes, made
+    zygote = warm_zygote(POLICY)
+    started = time.monotonic()
+    after = _grade(tmp_path / "b", solution_source("ex03"))
+    elapsed = time.monotonic() - started
+    assert warm_zygote(POLICY) is zygote, "the zygote had to be replaced"
+    assert after.exercises[0].points == after.exercises[0].max_points > 0
+    assert elapsed < 30, f"the next learner took {elapsed:.1f} s"

@@ -20,19 +20,25 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from grader.checking.feedback import CheckFailure
+from grader.checking.reach import Program
 
-__all__ = ["Finding", "find_forbidden", "assert_allowed", "DYNAMIC", "is_dynamic", "normalise"]
+__all__ = [
+    "Finding", "find_forbidden", "assert_allowed", "check_forbidden", "check_tripwire", "DYNAMIC", "is_dynamic", "normalise",
+]
 
-DYNAMIC = "dynamic import/getattr hides what is called"
-_DYNAMIC_CALLS = {
-    "importlib.import_module", "importlib.__import__", "builtins.__import__", "builtins.getattr",
-    "builtins.eval", "builtins.exec", "sys.modules",
-}
-_DYNAMIC_BUILTINS = {"__import__", "eval", "exec", "vars"}
-_DYNAMIC_ATTRIBUTES = {"__dict__", "__getattribute__", "__getattr__", "__builtins__", "__import__"}
-_DYNAMIC_NAMES = {"getattr", "vars", "__dict__", *_DYNAMIC_BUILTINS, *_DYNAMIC_CALLS}
+DYNAMIC = "it hides which functions your code calls"
+_DYNAMIC_BUILTINS = {"exec", "eval", "compile", "__import__", "vars", "globals", "locals", "getattr",
+                     "breakpoint", "__builtins__"}
+_DYNAMIC_MODULES = ("importlib", "runpy", "imp", "sys.modules", "builtins", "operator.attrgetter",
+                    "operator.methodcaller", "marshal", "pickle", "ctypes", "types.FunctionType",
+                    "types.CodeType", "inspect", "code", "codeop", "pkgutil", "zipimport")
+_DYNAMIC_ATTRIBUTES = {"__dict__", "__getattribute__", "__getattr__", "__builtins__", "__import__",
+                       "__globals__", "__code__", "__closure__", "__wrapped__", "__subclasses__",
+                       "__func__", "__self__", "__loader__", "__spec__"}
 _REWRITES = (
     ("tensorflow.compat.v1", "tensorflow"),
     ("tensorflow.compat.v2", "tensorflow"),
@@ -55,6 +61,7 @@ class Finding:
     line: int
     name: str
     function: str | None
+    module: str = "__learner__"
 
 
 def normalise(name: str) -> str:
@@ -68,255 +75,254 @@ def normalise(name: str) -> str:
     return name
 
 
+
+
 def is_dynamic(finding: Finding) -> bool:
     """True when the finding is a form that hides what it calls rather than a banned name."""
-    return finding.name in _DYNAMIC_NAMES or finding.name.endswith(".*")
+    return _dynamic_path(finding.name) or finding.name.endswith(".*")
 
 
-class _Scanner(ast.NodeVisitor):
-    def __init__(self, banned: Iterable[str]) -> None:
-        self.banned = tuple(normalise(b.strip()) for b in banned if b.strip())
-        self.scopes: list[dict[str, str | None]] = [{}]
-        self.top: str | None = None
-        self.findings: list[Finding] = []
+def _dynamic_path(path: str) -> bool:
+    if path.startswith("builtins.") and path[len("builtins."):] in _DYNAMIC_BUILTINS:
+        return True
+    if path in _DYNAMIC_ATTRIBUTES or path in _DYNAMIC_BUILTINS:
+        return True
+    if path.startswith("builtins."):
+        return False
+    return any(path == m or path.startswith(m + ".") for m in _DYNAMIC_MODULES)
 
-    # -- names ---------------------------------------------------------------
 
-    def is_banned(self, name: str) -> bool:
-        name = normalise(name)
-        return any(name == b or name.startswith(b + ".") for b in self.banned)
+def _is_banned(path: str, banned: tuple[str, ...]) -> bool:
+    return any(path == b or path.startswith(b + ".") for b in banned)
 
-    def lookup(self, name: str) -> str | None:
-        for scope in reversed(self.scopes):
-            if name in scope:
-                return scope[name]
-        return None
 
-    def shadowed(self, name: str) -> bool:
-        return any(name in scope for scope in self.scopes)
+def _literal_getattr(node: ast.AST, program: Program) -> bool:
+    """`getattr(x, "shape")`: a fixed name, as readable as `x.shape`."""
+    call = program.parent.get(node)
+    return (isinstance(call, ast.Call) and call.func is node and len(call.args) >= 2
+            and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str))
 
-    def resolve(self, node: ast.AST) -> str | None:
-        """The dotted module path an expression stands for, or None if it is not one."""
-        if isinstance(node, ast.Name):
-            return self.lookup(node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.resolve(node.value)
-            return f"{base}.{node.attr}" if base else None
-        if self._is_getattr(node):
-            assert isinstance(node, ast.Call)
-            base = self.resolve(node.args[0])
-            attribute = node.args[1]
-            if base and isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
-                return f"{base}.{attribute.value}"
-        return None
 
-    def _is_getattr(self, node: ast.AST) -> bool:
-        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id == "getattr" and not self.shadowed("getattr") and len(node.args) >= 2)
-
-    def report(self, node: ast.AST, name: str) -> None:
-        self.findings.append(Finding(getattr(node, "lineno", 0), name, self.top))
-
-    def check(self, node: ast.AST, name: str) -> None:
-        if any(part in _DYNAMIC_ATTRIBUTES for part in name.split(".")):
-            self.report(node, "__dict__")
-        elif name in _DYNAMIC_CALLS:
-            self.report(node, name)
-        elif self.is_banned(name):
-            self.report(node, normalise(name))
-
-    def bind(self, target: ast.AST, value: ast.AST | None) -> None:
-        if isinstance(target, ast.Name):
-            self.scopes[-1][target.id] = self.resolve(value) if value is not None else None
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
-            for index, element in enumerate(target.elts):
-                same = values[index] if values and len(values) == len(target.elts) else None
-                self.bind(element, same)
-
-    # -- imports -------------------------------------------------------------
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self.check(node, alias.name)
-            if alias.asname:
-                self.scopes[-1][alias.asname] = alias.name
-            else:
-                root = alias.name.split(".")[0]
-                self.scopes[-1][root] = root
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level or not node.module:
-            for alias in node.names:  # the learner's own modules: nothing to resolve
-                self.scopes[-1][alias.asname or alias.name] = None
-            return
-        for alias in node.names:
-            if alias.name == "*":
-                module = normalise(node.module)
-                if any(b.startswith(module + ".") or self.is_banned(module) for b in self.banned):
-                    self.report(node, f"{node.module}.*")
+def _uses(program: Program, node: ast.AST, banned: tuple[str, ...]) -> list[str]:
+    """The banned or dynamic names this one node may stand for."""
+    found: list[str] = []
+    if isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRIBUTES:
+        found.append(node.attr)
+    if isinstance(node, ast.Call) and "builtins.getattr" in program.values(node.func):
+        return found + [p for p in sorted(program.values(node)) if _is_banned(p, banned)]
+    if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
+        return found
+    for path in sorted(program.values(node)):
+        if path.startswith(("#", "@")):
+            continue
+        if _dynamic_path(path):
+            if path == "builtins.getattr" and _literal_getattr(node, program):
                 continue
-            full = f"{node.module}.{alias.name}"
-            self.check(node, full)
-            self.scopes[-1][alias.asname or alias.name] = full
+            found.append(path[len("builtins."):] if path.startswith("builtins.") else path)
+        elif _is_banned(path, banned):
+            found.append(path)
+    return found
 
-    # -- assignments make aliases -----------------------------------------------
 
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        for target in node.targets:
-            self.bind(target, node.value)
-            if not isinstance(target, (ast.Name, ast.Tuple, ast.List)):
-                self.visit(target)
+class _Reach:
+    """The top-level statements a graded function reaches, across the learner's files."""
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-        self.bind(node.target, node.value)
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.binders: dict[str, dict[str, list[ast.AST]]] = {}
+        self.always: dict[str, list[ast.AST]] = {}
+        self.top: dict[ast.AST, tuple[str, ast.AST]] = {}
+        for module, units in program.units.items():
+            names: dict[str, list[ast.AST]] = {}
+            top = program.modules[module]
+            for unit in units:
+                risky = False
+                for node in ast.walk(unit):
+                    self.top[node] = (module, unit)
+                    for name in self._binds(node, top):
+                        names.setdefault(name, []).append(unit)
+                    if program.scope_of.get(node) is top:  # runs at import, not only when called
+                        risky |= bool(_uses(program, node, ())) or (
+                            isinstance(node, (ast.Attribute, ast.Subscript))
+                            and isinstance(node.ctx, ast.Store))
+                if risky:
+                    self.always.setdefault(module, []).append(unit)
+            self.binders[module] = names
 
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self.bind(node.target, node.value)
+    def _binds(self, node: ast.AST, top: Any) -> list[str]:
+        program = self.program
+        if program.scope_of.get(node) is not top:
+            return []
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            return [node.id]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return [node.name]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return [a.asname or a.name.split(".")[0] for a in node.names]
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            return [node.target.id]
+        return []
 
-    # -- uses ----------------------------------------------------------------
+    def from_names(self, module: str, names: Iterable[str]) -> list[ast.AST]:
+        todo: list[ast.AST] = []
+        for name in names:
+            units = self.binders.get(module, {}).get(name, [])
+            todo += units or self.program.units.get(module, [])  # defined dynamically: all of it
+        return self.walk(todo, {module})
 
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            name = self.lookup(node.id)
-            if name is not None:
-                self.check(node, name)
+    def walk(self, todo: list[ast.AST], touched: set[str]) -> list[ast.AST]:
+        reached: dict[int, ast.AST] = {}
+        for module in touched:
+            todo += self.always.get(module, [])
+        while todo:
+            unit = todo.pop()
+            if id(unit) in reached:
+                continue
+            reached[id(unit)] = unit
+            for node in ast.walk(unit):
+                todo += self._next(node, touched)
+        return list(reached.values())
 
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        name = self.resolve(node)
-        if name is None:
-            self.generic_visit(node)
-        else:  # the longest chain decides: a banned prefix makes the whole chain banned
-            self.check(node, name)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        func = node.func
-        if self._is_getattr(node) and self.resolve(node.args[0]) is not None:
-            name = self.resolve(node)
+    def _next(self, node: ast.AST, touched: set[str]) -> list[ast.AST]:
+        program = self.program
+        more: list[ast.AST] = []
+        modules: list[tuple[str, str | None]] = []
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            scope = program.scope(node)
+            key = program.lookup(node.id, scope)
+            top = program.modules[scope.module]
+            if key is None or key[0] == id(top):
+                modules.append((scope.module, node.id))
+                modules += [(star, node.id) for star in program.stars.get(scope.module, [])]
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            for base in program.values(node.value):
+                if base.startswith("@"):
+                    modules.append((base[1:], node.attr))
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in program.modules:
+            modules += [(node.module, None if a.name == "*" else a.name) for a in node.names]
+        if isinstance(node, ast.Import):
+            modules += [(a.name, "") for a in node.names]
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+            for value in program.values(node):
+                target = program.defs.get(value)
+                if target is not None and target in self.top:
+                    more.append(self.top[target][1])
+        for module, name in modules:
+            if module not in program.modules:
+                continue
+            if module not in touched:
+                touched.add(module)
+                more += self.always.get(module, [])
             if name is None:
-                self.report(node, "getattr")
-            else:
-                self.check(node, name)
-            for extra in node.args[2:]:
-                self.visit(extra)
-            return
-        if isinstance(func, ast.Name) and func.id in _DYNAMIC_BUILTINS and not self.shadowed(func.id):
-            if func.id != "vars" or (node.args and self.resolve(node.args[0]) is not None):
-                self.report(node, func.id)
-        self.generic_visit(node)
+                more += program.units[module]
+            elif name:
+                more += self.binders[module].get(name, [])
+        return more
 
-    # -- scopes --------------------------------------------------------------
 
-    def _scoped(self, node: ast.AST, arguments: ast.arguments | None, body: list[ast.AST]) -> None:
-        outer = self.top
-        if len(self.scopes) == 1 and hasattr(node, "name"):
-            self.top = node.name
-        scope: dict[str, str | None] = {}
-        if arguments is not None:
-            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
-            scope.update({a.arg: None for a in every})
-        self.scopes.append(scope)
-        for statement in body:
-            self.visit(statement)
-        self.scopes.pop()
-        self.top = outer
-        if hasattr(node, "name") and len(self.scopes) >= 1:
-            self.scopes[-1][node.name] = None
-
-    def _outer_parts(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        for default in [*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]]:
-            self.visit(default)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        for decorator in node.decorator_list:
-            self.visit(decorator)
-        self._outer_parts(node)
-        self._scoped(node, node.args, list(node.body))
-
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        self._outer_parts(node)
-        self._scoped(node, node.args, [node.body])
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expression in [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]:
-            self.visit(expression)
-        self._scoped(node, None, list(node.body))
+@lru_cache(maxsize=64)
+def _analyse(sources: tuple[tuple[str, str], ...], banned: tuple[str, ...], module: str,
+             functions: tuple[str, ...] | None) -> tuple[Finding, ...]:
+    program = Program(dict(sources), normalise)
+    if module not in program.trees:
+        return ()  # the import check reports the syntax error
+    reach = _Reach(program)
+    if functions is None:
+        units = reach.walk(list(program.units[module]), {module})
+    else:
+        units = reach.from_names(module, functions)
+    findings: set[Finding] = set()
+    for unit in units:
+        where, top = reach.top[unit]
+        owner = getattr(top, "name", None)
+        for node in ast.walk(unit):
+            for name in _uses(program, node, banned):
+                findings.add(Finding(getattr(node, "lineno", 0), name, owner, where))
+    longest = [f for f in findings if not any(
+        o.module == f.module and o.line == f.line and o.name.startswith(f.name + ".") for o in findings)]
+    return tuple(sorted(longest, key=lambda f: (f.module != module, f.module, f.line, f.name)))
 
 
 def find_forbidden(source: str, banned: Iterable[str]) -> list[Finding]:
-    """Every use of a banned API in `source`, in line order; [] if it does not parse."""
-    banned = list(banned)
+    """Every use of a banned API anywhere in `source` (but its __main__ block), in line order."""
+    banned = tuple(normalise(b.strip()) for b in banned if b.strip())
     if not banned:
         return []
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []  # the import check reports the syntax error
-    scanner = _Scanner(banned)
-    scanner.visit(tree)
-    return sorted(set(scanner.findings), key=lambda f: (f.line, f.name))
-
-
-def _reachable(source: str, function: str) -> set[str] | None:
-    """Top-level defs that `function` uses, directly or through helpers (None: not found)."""
-    tree = ast.parse(source)
-    defs = {
-        node.name: node for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    }
-    if function not in defs:
-        return None
-    seen, todo = {function}, [function]
-    while todo:
-        node = defs[todo.pop()]
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Name) and inner.id in defs and inner.id not in seen:
-                seen.add(inner.id)
-                todo.append(inner.id)
-    return seen
+    found = _analyse((("__learner__", source),), banned, "__learner__", None)
+    return [Finding(f.line, f.name, f.function) for f in found]
 
 
 def _spelling(name: str) -> str:
     return "tf." + name[len("tensorflow."):] if name.startswith("tensorflow.") else name
 
 
-def _describe(finding: Finding) -> str:
-    if finding.name.endswith(".*"):
-        return f"`from {finding.name[:-2]} import *` ({DYNAMIC})"
+def _describe(finding: Finding, module: str) -> str:
+    where = f"line {finding.line}"
+    if finding.module not in (module, "__learner__"):
+        where += f" of {finding.module}.py"
     if is_dynamic(finding):
-        return f"{finding.name} ({DYNAMIC})"
-    return _spelling(finding.name)
+        return f"{where} uses {finding.name}, which the grader can't check"
+    return f"{where} uses {_spelling(finding.name)}, which is not allowed here"
 
 
 def assert_allowed(
-    source: str, banned: Iterable[str], function: str | None = None, lesson: str = ""
+    source: str | dict[str, str], banned: Iterable[str], function: str | Iterable[str] | None = None,
+    lesson: str = "", module: str | None = None,
 ) -> None:
-    """Fail the check if `function` (or the module level) uses a banned API.
+    """Fail the check if the graded `function` reaches a banned API or a dynamic escape.
 
-    Findings inside `function`, inside the top-level helpers it calls, and at
-    module level (an import there serves every function) count.
+    What counts is what the function reaches: its own body, the helpers it calls (in
+    this file and in the learner's other files, `sources` maps module -> source) and
+    the module-level bindings they read. The `__main__` block and self-test helpers
+    that the function does not call never cost points.
     """
-    findings = find_forbidden(source, banned)
-    if function is not None and findings:
-        reachable = _reachable(source, function)
-        if reachable is not None:
-            findings = [f for f in findings if f.function is None or f.function in reachable]
+    sources = {"__learner__": source} if isinstance(source, str) else dict(source)
+    module = module or next(iter(sources))
+    names = None if function is None else ((function,) if isinstance(function, str) else tuple(function))
+    banned = tuple(normalise(b.strip()) for b in banned if b.strip())
+    if not banned:
+        return
+    findings = _analyse(tuple(sources.items()), banned, module, names)
     if not findings:
         return
     first = findings[0]
-    problem = f"line {first.line} uses {_describe(first)}, which is not allowed here"
-    if lesson:
-        problem += f": {lesson}"
-    others = [f"line {f.line}: {_describe(f)}" for f in findings[1:6]]
-    raise CheckFailure(
-        problem,
-        got="also " + "; ".join(others) if others else None,
-        hint="the ready-made functions are fine for checking your answers, outside this file",
-    )
+    graded = " and ".join(names) if names else "this exercise"
+    if is_dynamic(first):
+        problem = f"{_describe(first, module)} ({DYNAMIC}); don't use it in {graded} or the helpers it calls"
+        hint = (f"call functions by their names in {graded} and the helpers it calls; exec, eval, "
+                "compile, getattr with a computed name, importlib and the like are fine in your "
+                "`if __name__ == \"__main__\":` block")
+    else:
+        problem = _describe(first, module) + (f": {lesson}" if lesson else "")
+        hint = ("the ready-made functions are fine for checking your answers in your "
+                "`if __name__ == \"__main__\":` block, which the grader never runs")
+    others = [_describe(f, module) for f in findings[1:6]]
+    raise CheckFailure(problem, got="also " + "; ".join(others) if others else None, hint=hint)
+
+
+def check_forbidden(sub: Any, exercise_id: str, banned: Iterable[str],
+                    function: str | Iterable[str] | None, lesson: str = "") -> None:
+    """assert_allowed over the learner's files as the child sees them (`sub` is the session)."""
+    source = sub.source(exercise_id) if hasattr(sub, "source") else getattr(sub, exercise_id).source
+    files = getattr(getattr(sub, "files", None), "files", {})
+    module = files[exercise_id].module if exercise_id in files else exercise_id
+    sources = {module: source}
+    for other in files.values():
+        sources.setdefault(other.module, other.source)
+    assert_allowed(sources, banned, function, lesson, module=module)
+
+
+def check_tripwire(sub: Any, banned: Iterable[str], function: str, lesson: str = "") -> None:
+    """Fail if the learner's last call used a banned ready-made function (seen in the child).
+
+    The child's trip-wire records the watched functions while a graded call runs; it
+    catches what the static analysis cannot see (a function handed through map(), say).
+    """
+    banned = tuple(normalise(b.strip()) for b in banned if b.strip())
+    used = [normalise(p) for p in getattr(sub, "tripped", ()) if _is_banned(normalise(p), banned)]
+    if used:
+        problem = f"while {function} ran, it called {_spelling(used[0])}, which is not allowed here"
+        raise CheckFailure(problem + (f": {lesson}" if lesson else ""),
+                           got="also " + ", ".join(_spelling(u) for u in used[1:]) if used[1:] else None,
+                           hint="the ready-made functions are fine for checking your answers in your "
+                                "`if __name__ == \"__main__\":` block, which the grader never runs")

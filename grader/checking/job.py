@@ -10,10 +10,15 @@ result with a reason.
 
     {"learner": str, "source": str, "grader_version": str, "content_hash": str,
      "reason": str,                       # "" or why the learner got no grade
+     "grading": "graded" | "ungraded" | "grader_error",   # see outcomes.Grading
      "timings": {"started": str, "finished": str, "duration_s": float},
      "exercises": [...], "points": float, "max_points": float, "notes": [str]}
 
 The hidden seed is never part of a result.
+
+A failure of the grader's own side (its zygote gone or silent, a crash of our code
+outside the learner's calls) is retried once on a fresh zygote; if it fails again the
+learner gets a ``grader_error`` result, which is no score (see :class:`Grading`).
 """
 
 from __future__ import annotations
@@ -27,17 +32,25 @@ from typing import Any
 
 from grader import __version__
 from grader.checking.archive import UnsafeSubmission, extract_zip
-from grader.checking.outcomes import ExerciseResult, RunResult
-from grader.checking.session import LearnerSession
+from grader.checking.outcomes import ExerciseResult, Grading, RunResult
+from grader.checking.session import GraderFailure, LearnerSession
 from grader.checking.submission import SubmissionFiles, load_submission
 from grader.course.exercises import Exercise, find_exercise
-from grader.engine.child import CallTimeout
 from grader.engine.launch import Limits, Policy
+from grader.engine.zygote import close_zygotes
 
-__all__ = ["GradeJob", "LearnerResult", "grade_learner", "kill_active_children"]
+__all__ = ["grading_policy", "GradeJob", "LearnerResult", "grade_learner", "kill_active_children", "ungraded",
+           "default_budget", "BUDGET_BASE_S", "BUDGET_PER_EXERCISE_S"]
 
 NO_FILES = ("no exercise files were found (expected names such as ex03_activations.py "
             "or ex03_activations.ipynb, at most one folder deep)")
+BUDGET_BASE_S = 60.0
+BUDGET_PER_EXERCISE_S = 120.0
+
+
+def default_budget(exercise_count: int) -> float:
+    """The one rule for a learner's wall-time budget: a base plus so much per exercise."""
+    return BUDGET_BASE_S + BUDGET_PER_EXERCISE_S * exercise_count
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class LearnerResult:
     finished: float = 0.0
     grader_version: str = __version__
     content_hash: str = ""
+    grading: Grading = Grading.GRADED
 
     @property
     def duration_s(self) -> float:
@@ -84,6 +98,7 @@ class LearnerResult:
             "grader_version": self.grader_version,
             "content_hash": self.content_hash,
             "reason": self.reason,
+            "grading": self.grading.value,
             "timings": {"started": stamp(self.started), "finished": stamp(self.finished),
                         "duration_s": self.duration_s},
             **self.result.to_dict(),
@@ -106,37 +121,11 @@ class LearnerResult:
             finished=started + float(timings.get("duration_s", 0.0)),
             grader_version=data.get("grader_version", ""),
             content_hash=data.get("content_hash", ""),
+            grading=Grading(data.get("grading", Grading.GRADED.value)),
         )
 
 
-class _BudgetedSession(LearnerSession):
-    """A session whose calls share one wall-time budget for the whole learner."""
-
-    def __init__(self, files: SubmissionFiles, policy: Policy, deadline: float) -> None:
-        super().__init__(files, policy)
-        self.deadline = deadline
-        self.exhausted = False
-
-    def _clamp(self, timeout: float | None) -> float:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            self.exhausted = True
-            raise CallTimeout("skipped: the time budget for this learner ran out")
-        wanted = self.policy.limits.call_timeout_s if timeout is None else timeout
-        return min(wanted, left)
-
-    def _run(self, exercise_id: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-             timeout: float | None, tensors: bool, seed: int | None, handle: Any) -> Any:
-        return super()._run(exercise_id, name, args, kwargs, self._clamp(timeout), tensors, seed, handle)
-
-    def kill_now(self) -> None:
-        """Stop the child at once (from a signal handler: no goodbye message)."""
-        child = getattr(self, "_child", None)
-        if child is not None:
-            child.kill()
-
-
-_ACTIVE: list[_BudgetedSession] = []
+_ACTIVE: list[LearnerSession] = []
 
 
 def kill_active_children() -> None:
@@ -145,41 +134,56 @@ def kill_active_children() -> None:
         session.kill_now()
 
 
+def grading_policy(call_timeout_s: float | None, memory_mb: int | None) -> Policy:
+    """The one sandbox policy of batch grading (also the key of a worker's warm zygote)."""
+    limits = Limits()
+    if call_timeout_s is not None:
+        limits = replace(limits, call_timeout_s=call_timeout_s)
+    if memory_mb is not None:
+        limits = replace(limits, memory_mb=memory_mb)
+    return Policy(isolate=True, limits=limits, warm=True)
+
+
 def _run(files: SubmissionFiles, exercises: tuple[Exercise, ...], job: GradeJob,
-         deadline: float) -> tuple[RunResult, bool]:
+         deadline: float) -> tuple[RunResult, LearnerSession]:
+    """The checks of one learner; raises GraderFailure when the grader's own side failed."""
     from grader.checking.runner import RunOptions, run_checks
 
-    limits = Limits()
-    if job.call_timeout_s is not None:
-        limits = replace(limits, call_timeout_s=job.call_timeout_s)
-    if job.memory_mb is not None:
-        limits = replace(limits, memory_mb=job.memory_mb)
-    policy = Policy(isolate=True, limits=limits, warm=True)
-    session = _BudgetedSession(files, policy, deadline)
+    policy = grading_policy(job.call_timeout_s, job.memory_mb)
+    session = LearnerSession(files, policy, deadline=deadline)
     _ACTIVE.append(session)
     try:
         result = run_checks(files, exercises, RunOptions(hidden=True, seed=job.seed, policy=policy),
                             session)
-        return result, session.exhausted
     finally:
         session.close()
         _ACTIVE.remove(session)
+    if session.grader_failure:
+        raise GraderFailure(session.grader_failure)
+    return result, session
 
 
-def _empty(exercises: tuple[Exercise, ...], job: GradeJob) -> RunResult:
+def _not_attempted(exercises: tuple[Exercise, ...], job: GradeJob) -> RunResult:
     """Every check not attempted (so the maximum is still known); no child is started."""
     try:
-        return _run(SubmissionFiles(Path(Path(job.path).name)), exercises, job, time.monotonic() + 60)[0]
+        empty = SubmissionFiles(Path(Path(job.path).name))
+        return _run(empty, exercises, job, time.monotonic() + 60)[0]
     except Exception:  # noqa: BLE001 - the row still needs exercises, even without checks
         return RunResult(tuple(ExerciseResult(e.id, e.title) for e in exercises))
 
 
-def grade_learner(job: GradeJob) -> LearnerResult:
-    """Grade one learner's entry (folder, zip or junk); never raises."""
-    started = time.time()
-    deadline = time.monotonic() + job.budget_s
+def ungraded(job: GradeJob, reason: str, started: float | None = None,
+             grading: Grading = Grading.UNGRADED) -> LearnerResult:
+    """The one "no grade" result: every check not attempted, 0 points, and the reason."""
     exercises = tuple(find_exercise(e) for e in job.exercises)
-    reason = ""
+    now = time.time()
+    return LearnerResult(job.learner, _not_attempted(exercises, job), reason, Path(job.path).name,
+                         started or now, now, __version__, job.content_hash, grading)
+
+
+def _grade_once(job: GradeJob, exercises: tuple[Exercise, ...],
+                deadline: float) -> tuple[RunResult, str, Grading]:
+    """(result, reason, grading) of one attempt; raises GraderFailure for a failure on our side."""
     work = Path(job.work_dir)
     try:
         if job.kind == "junk":
@@ -191,19 +195,40 @@ def grade_learner(job: GradeJob) -> LearnerResult:
         # Feedback names the learner's own entry, never a folder of the instructor's machine.
         files = replace(load_submission(folder), root=Path(Path(job.path).name))
         if not files.files and not files.problems:
-            reason = NO_FILES
-            result = _empty(exercises, job)
-        else:
-            result, exhausted = _run(files, exercises, job, deadline)
-            if exhausted:
-                reason = f"the time budget for this learner ({job.budget_s:g} s) ran out"
+            return _not_attempted(exercises, job), NO_FILES, Grading.UNGRADED
+        result, session = _run(files, exercises, job, deadline)
+        if session.exhausted:
+            reason = f"the time budget for this learner ({job.budget_s:g} s) ran out"
+            return result, reason, Grading.GRADED
+        return result, "", Grading.GRADED
     except UnsafeSubmission as exc:
-        reason = str(exc)
-        result = _empty(exercises, job)
-    except Exception as exc:  # noqa: BLE001 - one bad learner never stops the batch
-        reason = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
-        result = _empty(exercises, job)
+        return _not_attempted(exercises, job), str(exc), Grading.UNGRADED
+    except GraderFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - our own code failed: the learner is not to blame
+        raise GraderFailure(f"the grader failed on this submission ({type(exc).__name__}: {exc})") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return LearnerResult(job.learner, result, reason, Path(job.path).name, started, time.time(),
-                         __version__, job.content_hash)
+
+
+def grade_learner(job: GradeJob) -> LearnerResult:
+    """Grade one learner's entry (folder, zip or junk); never raises.
+
+    A grader-side failure is retried once with a fresh zygote (and the rest of the
+    learner's budget); a second one gives a ``grader_error`` result, never a score.
+    """
+    started = time.time()
+    deadline = time.monotonic() + job.budget_s
+    exercises = tuple(find_exercise(e) for e in job.exercises)
+    failure = ""
+    for _attempt in range(2):
+        try:
+            result, reason, grading = _grade_once(job, exercises, deadline)
+        except GraderFailure as exc:
+            failure = str(exc)
+            close_zygotes()  # the next attempt (or learner) starts a fresh zygote
+            continue
+        return LearnerResult(job.learner, result, reason, Path(job.path).name, started, time.time(),
+                             __version__, job.content_hash, grading)
+    return ungraded(job, f"grader error, not a grade: {failure}; the learner is graded again on the "
+                         "next run of `grader grade`", started, Grading.GRADER_ERROR)

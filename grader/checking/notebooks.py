@@ -2,9 +2,12 @@
 
 `exercise_to_notebook` turns a lesson .py file into an nbformat v4 notebook: the module
 docstring becomes the title cell, every `# ## Section` comment block a markdown cell, the
-code in between code cells, and a last cell runs `!grader check exNN`. Learners then write
-their code in the notebook, so `notebook_to_source` reads an .ipynb back into plain Python
-(IPython magics and shell lines are skipped, each with a note) for the grader.
+code in between code cells, and a last cell runs `from grader import check; check("exNN")`
+from the notebook's own folder. A notebook that imports another exercise (ex07 imports ex06)
+gets one line, `notebook_imports()`, so that the import finds the other notebook in Jupyter.
+Learners then write their code in the notebook, so `notebook_to_source` reads an .ipynb back
+into plain Python for the grader: the lines the generator wrote (and any `grader` call) are
+dropped silently; other IPython magics and shell lines are skipped, each with a note.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import nbformat
 from nbformat import NotebookNode
 
 __all__ = [
+    "IMPORT_LINE",
     "NotebookError",
+    "check_cell",
     "exercise_to_notebook",
     "notebook_to_source",
     "write_notebooks",
@@ -26,6 +31,23 @@ __all__ = [
 _SECTION = re.compile(r"^# ##\s")
 _EXERCISE_FILE = re.compile(r"^ex\d\d_\w+\.py$")
 _FUTURE = re.compile(r"^from __future__ import ")
+_IMPORTS_EXERCISE = re.compile(r"^(from|import)\s+ex\d\d_\w+")
+
+IMPORT_LINE = (
+    "from grader import notebook_imports; notebook_imports()  # lets this notebook import your other notebooks"
+)
+# Calls of the grader itself: they belong to the learner's Jupyter session, never to the graded code.
+_GRADER_LINE = re.compile(
+    r"^(from grader import (check|hint|notebook_imports)\b.*"
+    r"|(check|hint)\(\s*[\"']ex\d\d[^)]*\)\s*(#.*)?"
+    r"|notebook_imports\(\)\s*(#.*)?"
+    r"|[!%]\s*grader\b.*)$"
+)
+
+
+def check_cell(exercise_id: str) -> str:
+    """The last code cell of a generated notebook: the check, run from the notebook's folder."""
+    return f'from grader import check\ncheck("{exercise_id}")'
 
 
 class NotebookError(ValueError):
@@ -80,8 +102,9 @@ def exercise_to_notebook(path: Path) -> NotebookNode:
 
     Cells, in order: the module docstring as a markdown title; then markdown cells for the
     `# ## ...` section comment blocks (without the leading `# `) and code cells for the code
-    between them; last, a markdown cell and a code cell running `!grader check exNN`, where
-    exNN is the first four characters of the file name. Cell ids are stable across builds.
+    between them; last, a markdown cell and a code cell running `check("exNN")`, where
+    exNN is the first four characters of the file name. Before the first line that imports
+    another exercise, `IMPORT_LINE` is added. Cell ids are stable across builds.
     """
     path = Path(path)
     exercise_id = path.name[:4]
@@ -95,7 +118,7 @@ def exercise_to_notebook(path: Path) -> NotebookNode:
         lines = lines[tree.body[0].end_lineno or 0 :]
     else:
         cells.append(("markdown", f"# {path.stem}"))
-    cells.extend(_split_blocks(lines))
+    cells.extend(_with_notebook_imports(_split_blocks(lines)))
     cells.append(
         (
             "markdown",
@@ -106,7 +129,7 @@ def exercise_to_notebook(path: Path) -> NotebookNode:
             ),
         )
     )
-    cells.append(("code", f"!grader check {exercise_id}"))
+    cells.append(("code", check_cell(exercise_id)))
     nb = nbformat.v4.new_notebook(
         metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -117,6 +140,22 @@ def exercise_to_notebook(path: Path) -> NotebookNode:
         make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
         nb.cells.append(make(text, id=f"{exercise_id}-{index:03d}"))
     return nb
+
+
+def _with_notebook_imports(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Add IMPORT_LINE before the first `from exNN_... import` of the code cells."""
+    out = []
+    done = False
+    for kind, text in blocks:
+        if kind == "code" and not done:
+            lines = text.splitlines()
+            for k, line in enumerate(lines):
+                if _IMPORTS_EXERCISE.match(line):
+                    lines.insert(k, IMPORT_LINE)
+                    text, done = "\n".join(lines), True
+                    break
+        out.append((kind, text))
+    return out
 
 
 def _read_notebook(path: Path) -> NotebookNode:
@@ -138,7 +177,8 @@ def _read_notebook(path: Path) -> NotebookNode:
 
 
 def _strip_ipython(text: str, cell_number: int, notes: list[str]) -> str:
-    """Drop IPython-only lines (`%magic`, `!shell`) from a cell that is not valid Python."""
+    """Drop grader calls (silently) and IPython-only lines (`%magic`, `!shell`, with a note)."""
+    text = "\n".join("" if _GRADER_LINE.match(line.rstrip()) else line for line in text.splitlines())
     try:
         ast.parse(text)
         return text
@@ -161,8 +201,10 @@ def notebook_to_source(path: Path) -> tuple[str, list[str]]:
 
     Result: (source, notes). A cell that starts with a cell magic (`%%time`, ...) is skipped
     whole; in other cells, lines starting with `%` or `!` are skipped. Each skip adds a note
-    such as "skipped IPython line 3 of cell 5: !grader check ex03" (lines and cells count
-    from 1, markdown cells included). `from __future__` imports are moved to the top.
+    such as "skipped IPython line 3 of cell 5: !pip install numpy" (lines and cells count
+    from 1, markdown cells included). Calls of the grader (`check("ex03")`, `!grader check`,
+    the generated import line) are dropped without a note: they are not the learner's
+    code. `from __future__` imports are moved to the top.
     Raises NotebookError when the file is not a readable notebook.
     """
     nb = _read_notebook(Path(path))

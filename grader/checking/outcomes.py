@@ -7,8 +7,20 @@ JSON schema (the same for `grader check --json` and batch grading)::
                     "status": Status, "notes": [str], "tests": [TestResult]}
     TestResult     {"exercise": str, "name": str, "visibility": "public"|"hidden",
                     "points": float, "max_points": float, "status": Status,
-                    "feedback": str, "duration_s": float}
+                    "feedback": str, "duration_s": float, "printed": str}
     Status         "passed" | "failed" | "error" | "timeout" | "not_attempted"
+
+`printed` is what the learner's own code printed (stdout and stderr) during that check,
+kept only for a check that did not pass: "" when it printed nothing. It is cleaned and capped
+(at most 40 lines and 2000 characters, see grader/checking/printed.py) and, like
+`feedback`, a hidden check's is shown to the learner only when the instructor reveals it.
+Records written before this field existed read back with "".
+    Grading        "graded" | "ungraded" | "grader_error"   (one learner, in a batch's result.json)
+
+A learner's ``Grading`` says whose verdict the points are: ``graded`` (the checks ran),
+``ungraded`` (nothing gradable: junk, no files, over budget; the 0 is the learner's) or
+``grader_error`` (the grader itself failed twice, e.g. its zygote; the row is no score,
+it is not journaled as done, and the next ``grader grade`` grades the learner again).
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Status", "TestResult", "ExerciseResult", "RunResult"]
+__all__ = ["Grading", "Status", "TestResult", "ExerciseResult", "RunResult"]
 
 
 class Status(str, enum.Enum):
@@ -28,6 +40,14 @@ class Status(str, enum.Enum):
     ERROR = "error"
     TIMEOUT = "timeout"
     NOT_ATTEMPTED = "not_attempted"
+
+
+class Grading(str, enum.Enum):
+    """Whose verdict a learner's points are (see the module docstring)."""
+
+    GRADED = "graded"
+    UNGRADED = "ungraded"
+    GRADER_ERROR = "grader_error"
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,7 @@ class TestResult:
     status: Status
     feedback: str = ""
     duration_s: float = 0.0
+    printed: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -18,14 +18,16 @@ import numpy as np
 import pytest
 
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
-from grader.checking.session import ExerciseMissing, LearnerSession
+from grader.checking.printed import output_mark, printed_since
+from grader.checking.session import ExerciseMissing, GraderFailure, LearnerSession
 from grader.checking.submission import SubmissionFiles
 from grader.course.exercises import EXERCISES, Exercise
 from grader.course.mnist import DatasetError
 from grader.engine.child import CallTimeout, ChildCrashed, LearnerError
 from grader.engine.launch import Policy
 
-__all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files", "collect_points", "visibility_of"]
+__all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files", "collect_points",
+           "hidden_seed", "SEED_ENV", "visibility_of"]
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 SEED_ENV = "GRADER_SEED"
@@ -81,6 +83,8 @@ def outcome_for(exc: BaseException | None, name: str = "") -> tuple[Status, str]
         return Status.ERROR, f"your code stopped the program: {exc}"
     if isinstance(exc, AssertionError):
         return Status.FAILED, str(exc) or "the check failed"
+    if isinstance(exc, GraderFailure):  # ours, not the learner's: a batch retries, never books it
+        return Status.ERROR, f"the grader itself failed here, not your code ({exc}); please run it again"
     if isinstance(exc, DatasetError):  # not the learner's fault: say how to get the data
         return Status.ERROR, f"this check needs the MNIST data, which is not available here.\n{exc}"
     return Status.ERROR, f"the grader could not check this result ({type(exc).__name__}: {exc})"
@@ -106,18 +110,18 @@ class _GradingPlugin:
         return self.session
 
     @pytest.fixture
-    def hidden_seed(self) -> int:
-        return self.seed
-
-    @pytest.fixture
     def hidden_rng(self, request: Any) -> np.random.Generator:
         # One stream per check, all derived from the secret seed.
         return np.random.default_rng([self.seed, zlib.crc32(request.node.name.encode())])
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.output_mark = output_mark(self.session)  # what the learner prints from here is this check's
         exercise = item.get_closest_marker("exercise")
-        if exercise is not None and not self.session.has(exercise.args[0]):
-            self.session._require(exercise.args[0])  # raises ExerciseMissing with the reason
+        if exercise is None:
+            return
+        self.session.begin(exercise.args[0])  # its checks' calls go to this exercise's own child
+        if not self.session.has(exercise.args[0]):
+            self.session.require(exercise.args[0])  # raises ExerciseMissing with the reason
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
@@ -139,6 +143,7 @@ class _GradingPlugin:
                 status=status,
                 feedback=feedback,
                 duration_s=round(call.duration, 3),
+                printed=printed_since(self.session, self.output_mark) if status is not Status.PASSED else "",
             )
         )
 
@@ -174,12 +179,20 @@ def collect_points(hidden: bool = True) -> dict[str, tuple[float, float]]:
     return {k: (v[0], v[1]) for k, v in collector.points.items()}
 
 
-def _hidden_seed(options: RunOptions) -> int:
-    if options.seed is not None:
-        return options.seed
-    if os.environ.get(SEED_ENV, "").strip().isdigit():
-        return int(os.environ[SEED_ENV])
-    return secrets.randbelow(2**31)
+def hidden_seed(explicit: int | None = None, stored: str | None = None) -> tuple[int, str]:
+    """The one hidden-seed rule: (seed, where it came from).
+
+    The instructor's explicit seed, else ``$GRADER_SEED``, else one stored by an earlier
+    run (a batch's journal), else a fresh random one. Never shown to a learner.
+    """
+    if explicit is not None:
+        return explicit, "--seed"
+    env = os.environ.get(SEED_ENV, "").strip()
+    if env.isdigit():
+        return int(env), f"${SEED_ENV}"
+    if stored is not None and stored.strip().isdigit():
+        return int(stored), "stored by an earlier run on this folder"
+    return secrets.randbelow(2**31), "random for this run"
 
 
 def run_checks(
@@ -192,8 +205,10 @@ def run_checks(
     options = options or RunOptions()
     own_session = session is None
     session = session or LearnerSession(files, options.policy)
-    session.start()
-    plugin = _GradingPlugin(session, _hidden_seed(options))
+    first = next((e.id for e in exercises if session.has(e.id)), None)
+    if first is not None:
+        session.start(first)  # a spawned child imports TensorFlow while pytest collects
+    plugin = _GradingPlugin(session, hidden_seed(options.seed)[0])
     paths = [str(p) for e in exercises for p in check_files(e, options.hidden)]
     try:
         if paths:

@@ -1,12 +1,26 @@
 """What a check sees as `sub`: the learner's exercises, proxied to an isolated child.
 
 ``sub.ex03.softmax(x)`` sends `x` to the child, runs the learner's `softmax`
-there and returns plain data. A timeout stops the child; the rest of that
-exercise is then reported as timed out and other exercises get a fresh child.
+there and returns plain data.
+
+- **A fresh child per exercise** when grading (``policy.isolate``; a learner's own
+  ``grader check`` keeps one child, as it has no sandbox and no secrets to guard). The first call of an exercise's checks (see
+  :meth:`LearnerSession.begin`) stops the previous exercise's child and starts a new one (forked from the warm zygote when the policy
+  has one), so nothing an exercise's code does (globals, environment, files in its
+  scratch space, processes) reaches the next exercise's checks. Every child still
+  gets all of the learner's sources: ex07 may import the learner's ex06.
+- A timeout stops the child; the rest of that exercise is then reported as timed out.
+- An optional ``deadline`` (``time.monotonic()``) is one wall-time budget shared by
+  every call; when it has passed, calls are skipped as timed out and
+  :attr:`LearnerSession.exhausted` is set.
+- A failure of the grader's own machinery (the zygote gone or silent) is raised as
+  :class:`GraderFailure` and remembered in :attr:`LearnerSession.grader_failure`, so
+  that the caller never books it as the learner's score.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from grader.checking.submission import SubmissionFiles
@@ -14,14 +28,19 @@ from grader.course.exercises import find_exercise
 from grader.engine.child import CallTimeout, Child, ChildCrashed
 from grader.engine.inside.protocol import Handle
 from grader.engine.launch import Policy
+from grader.engine.zygote import ZygoteError
 
-__all__ = ["LearnerSession", "ExerciseMissing", "ExerciseProxy"]
+__all__ = ["LearnerSession", "ExerciseMissing", "ExerciseProxy", "GraderFailure"]
 
 MAX_CRASHES_PER_EXERCISE = 2
 
 
 class ExerciseMissing(Exception):
     """The learner has no file for this exercise (or it could not be read)."""
+
+
+class GraderFailure(Exception):
+    """The grader's own machinery failed (not the learner's code); never a learner's score."""
 
 
 class ExerciseProxy:
@@ -47,29 +66,66 @@ class ExerciseProxy:
 
 
 class LearnerSession:
-    """Owns the child for one learner's files; restarts it after a timeout or a crash."""
+    """Owns one child at a time for one learner's files: a fresh one for each exercise."""
 
-    def __init__(self, files: SubmissionFiles, policy: Policy | None = None) -> None:
+    def __init__(self, files: SubmissionFiles, policy: Policy | None = None,
+                 deadline: float | None = None) -> None:
         self.files = files
         self.policy = policy or Policy()
+        self.deadline = deadline
+        self.exhausted = False
+        self.grader_failure = ""
+        self.children_started = 0
         self._child: Child | None = None
+        self._child_exercise: str | None = None
+        self._checking: str | None = None
         self._timed_out: set[str] = set()
         self._crashes: dict[str, int] = {}
-        self.defences: tuple[str, ...] = ()
-        self.missing_defences: tuple[str, ...] = ()
 
     # -- lifecycle -------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the child now, so its TensorFlow import overlaps with our own work."""
-        if self.files.files and (self._child is None or not self._child.alive):
+    def start(self, exercise_id: str | None = None) -> None:
+        """Start the child for `exercise_id` now (default: the learner's first exercise).
+
+        Called ahead of the checks, so that a spawned child's TensorFlow import overlaps
+        with our own work. A child of another exercise is stopped first.
+        """
+        exercise_id = exercise_id or next(iter(self.files.files), None)
+        if exercise_id is None or exercise_id not in self.files.files:
+            return
+        if self._child is not None and self._child.alive and (
+                self._child_exercise == exercise_id or not self.policy.isolate):
+            return  # a learner checking their own code (no isolation) keeps one child: no secrets
+        self.close()
+        if self.grader_failure:
+            raise GraderFailure(self.grader_failure)
+        try:
             self._child = Child(self.files.sources_for_child(), self.policy)
-            self.defences, self.missing_defences = self._child.defences, self._child.missing
+        except ZygoteError as exc:
+            self.grader_failure = f"the grader's zygote failed ({exc})"
+            raise GraderFailure(self.grader_failure) from None
+        self._child_exercise = exercise_id
+        self.children_started += 1
 
     def close(self) -> None:
         if self._child is not None:
             self._child.close()
             self._child = None
+            self._child_exercise = None
+
+    def begin(self, exercise_id: str) -> None:
+        """The checks of `exercise_id` start: from now on calls go to that exercise's child.
+
+        A check of ex07 that calls ``sub.ex06`` therefore runs ex06's code in ex07's child
+        (which has every source), and handles stay valid within the check.
+        """
+        self._checking = exercise_id
+
+    def kill_now(self) -> None:
+        """Stop the child at once (from a signal handler: no goodbye message)."""
+        child = self._child
+        if child is not None:
+            child.kill()
 
     def __enter__(self) -> LearnerSession:
         return self
@@ -88,10 +144,11 @@ class LearnerSession:
         return exercise_id in self.files.files
 
     def source(self, exercise_id: str) -> str:
-        self._require(exercise_id)
+        self.require(exercise_id)
         return self.files.files[exercise_id].source
 
-    def _require(self, exercise_id: str) -> None:
+    def require(self, exercise_id: str) -> None:
+        """Raise :class:`ExerciseMissing` (with the reason) unless the learner has this exercise."""
         if exercise_id in self.files.problems:
             raise ExerciseMissing(self.files.problems[exercise_id])
         if exercise_id not in self.files.files:
@@ -108,20 +165,40 @@ class LearnerSession:
         """Call a method of an object that stays in the child (e.g. `model.predict`)."""
         return self._run(exercise_id, method, args, kwargs, timeout, tensors, None, handle)
 
+    def export_model(self, exercise_id: str, handle: Handle, *, max_values: int,
+                     timeout: float | None = None) -> Any:
+        """A Keras model that stays in the child, as plain data: layer classes, plain configs and
+        (when it has at most `max_values` numbers) weights. Untrusted: check it all."""
+        return self._run(exercise_id, "export_model", (), {"max_values": int(max_values)}, timeout,
+                         False, None, handle, op="export")
+
+    def _budget(self, timeout: float | None) -> float:
+        """The call's timeout, cut to what is left of the deadline."""
+        wanted = self.policy.limits.call_timeout_s if timeout is None else timeout
+        if self.deadline is None:
+            return wanted
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.exhausted = True
+            raise CallTimeout("skipped: the time budget for this learner ran out")
+        return min(wanted, left)
+
     def _run(self, exercise_id: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-             timeout: float | None, tensors: bool, seed: int | None, handle: Handle | None) -> Any:
+             timeout: float | None, tensors: bool, seed: int | None, handle: Handle | None,
+             op: str = "call") -> Any:
         """One call into the child, with the exercise's timeout and crash bookkeeping."""
-        self._require(exercise_id)
+        self.require(exercise_id)
         if exercise_id in self._timed_out:
             raise CallTimeout("skipped: an earlier check of this exercise ran out of time")
         if self._crashes.get(exercise_id, 0) >= MAX_CRASHES_PER_EXERCISE:
             raise ChildCrashed("skipped: your code for this exercise stopped the program twice already")
-        self.start()
+        budget = self._budget(timeout)
+        self.start(self._checking if self._checking in self.files.files else exercise_id)
         assert self._child is not None
         module = self.files.files[exercise_id].module
         try:
-            return self._child.call(module, name, args, kwargs, timeout=timeout, tensors=tensors,
-                                    seed=seed, handle=handle)
+            return self._child.call(module, name, args, kwargs, timeout=budget, tensors=tensors,
+                                    seed=seed, handle=handle, op=op)
         except CallTimeout:
             self._timed_out.add(exercise_id)
             raise
@@ -129,7 +206,11 @@ class LearnerSession:
             self._crashes[exercise_id] = self._crashes.get(exercise_id, 0) + 1
             raise
 
-    def output(self) -> str:
-        """What the learner's code printed so far (bounded)."""
-        return self._child.output.text() if self._child is not None else ""
+    @property
+    def tripped(self) -> tuple[str, ...]:
+        """The ready-made functions the last call used (the child's trip-wire, inside/tripwire.py)."""
+        return getattr(self._child, "tripped", ()) if self._child is not None else ()
 
+    def output(self) -> str:
+        """What the learner's code printed so far in the current exercise's child (bounded)."""
+        return self._child.output.text() if self._child is not None else ""

@@ -1,15 +1,18 @@
 """Render results for people: the learner's terminal, and Markdown feedback.
 
 Hidden checks show only their name and score unless the instructor reveals them.
+Everything printed is a ``rich.text.Text`` built from :func:`grader.checking.inert.inert`
+text: learner-derived text never reaches the terminal as escape sequences or rich markup.
 """
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
+from grader.checking.inert import inert, inert_line
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.printed import LABEL, visible_printed
 
 __all__ = ["render_terminal", "STATUS_WORDS", "visible_feedback"]
 
@@ -32,11 +35,19 @@ def visible_feedback(test: TestResult, reveal_hidden: bool) -> str:
 def _exercise_line(exercise: ExerciseResult) -> Text:
     word, colour = STATUS_WORDS[exercise.status]
     line = Text()
-    line.append(f"{exercise.id}  ", style="bold")
-    line.append(f"{exercise.title:<48.48} ")
+    line.append(f"{inert_line(exercise.id)}  ", style="bold")
+    line.append(f"{inert_line(exercise.title):<48.48} ")
     line.append(f"{exercise.points:g}/{exercise.max_points:g}".rjust(8))
     line.append(f"  {word}", style=colour)
     return line
+
+
+def _print(console: Console, *parts: tuple[str, str]) -> None:
+    """One line from (text, style) parts, each part made inert; nothing is parsed as markup."""
+    line = Text()
+    for text, style in parts:
+        line.append(inert_line(text), style=style)
+    console.print(line)
 
 
 def render_terminal(result: RunResult, console: Console, reveal_hidden: bool = False) -> None:
@@ -44,7 +55,7 @@ def render_terminal(result: RunResult, console: Console, reveal_hidden: bool = F
     for exercise in result.exercises:
         console.print(_exercise_line(exercise))
         for note in exercise.notes:
-            console.print(f"      note: {escape(note)}", style="dim")
+            _print(console, (f"      note: {note}", "dim"))
         if exercise.status is Status.NOT_ATTEMPTED:
             continue
         for test in exercise.tests:
@@ -52,15 +63,17 @@ def render_terminal(result: RunResult, console: Console, reveal_hidden: bool = F
                 continue
             word, colour = STATUS_WORDS[test.status]
             label = "hidden check" if test.visibility == "hidden" else "check"
-            console.print(
-                f"    [{colour}]✗ {word}[/] {label} [bold]{escape(test.name)}[/] "
-                f"({test.points:g}/{test.max_points:g})"
-            )
-            text = visible_feedback(test, reveal_hidden)
-            for line in text.splitlines():
-                console.print(f"        {escape(line)}")
+            _print(console, ("    ", ""), (f"✗ {word}", colour), (f" {label} ", ""), (test.name, "bold"),
+                   (f" ({test.points:g}/{test.max_points:g})", ""))
+            for line in inert(visible_feedback(test, reveal_hidden)).splitlines():
+                _print(console, (f"        {line}", ""))
+            printed = visible_printed(test, reveal_hidden)
+            if printed:
+                _print(console, (f"        {LABEL}:", "cyan"))
+                for line in inert(printed).splitlines():
+                    _print(console, (f"        │ {line}", "cyan"))
     for note in result.notes:
-        console.print(f"note: {escape(note)}", style="yellow")
+        _print(console, (f"note: {note}", "yellow"))
     public = [t for e in result.exercises for t in e.tests if t.visibility == "public"]
     hidden = [t for e in result.exercises for t in e.tests if t.visibility == "hidden"]
     summary = f"public checks: {sum(t.points for t in public):g}/{sum(t.max_points for t in public):g} points"
@@ -68,4 +81,4 @@ def render_terminal(result: RunResult, console: Console, reveal_hidden: bool = F
         summary += f" — hidden checks: {sum(t.points for t in hidden):g}/{sum(t.max_points for t in hidden):g} points"
     else:
         summary += " — hidden checks run at grading time"
-    console.print(summary, style="bold")
+    _print(console, (summary, "bold"))

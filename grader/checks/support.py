@@ -8,7 +8,6 @@ falling back to "wrong shape", "contains nan" or "wrong values".
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -67,9 +66,8 @@ SHAPE_WORDS = ("Matrix size-incompatible", "Incompatible shapes", "incompatible"
 
 
 def error_line(exc: LearnerError) -> str:
-    """The learner's exception in one readable line: TensorFlow's node prefix and op suffix cut."""
-    message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", exc.message).strip()
-    message = re.sub(r"\s*\[Op:\w+\](\s*name:\s*\S*)?\s*$", "", message.splitlines()[0] if message else "")
+    """The learner's exception in one readable line (the child handle already cut TensorFlow's decoration)."""
+    message = exc.message.splitlines()[0] if exc.message else ""
     where = f"\n          at {exc.traceback[-1].strip()}" if exc.traceback else ""
     return f"{exc.type_name}: {message[:200]}{where}"
 

@@ -43,8 +43,26 @@ def _exercises_option(function: Any) -> Any:
                              "default: all.")(function)
 
 
+def _refuse_weak_sandbox(err: Any, allow_weak: bool) -> None:
+    """Stop before grading where learner code could reach solutions, hidden checks or the host."""
+    from grader.engine.policy import Policy
+    from grader.instructor.batch import sandbox_gaps
+
+    gaps = sandbox_gaps(Policy(isolate=True))
+    if not gaps:
+        return
+    lines = [f"  - missing {what}\n    to get it: {how}" for what, how in gaps]
+    if not allow_weak:
+        raise UsageProblem("refusing to grade untrusted code: this machine's sandbox is too weak.\n"
+                           + "\n".join(lines) + "\nFix the above, or pass --allow-weak-sandbox to grade "
+                           "anyway (only for code you trust).")
+    err.print("WARNING: --allow-weak-sandbox: grading UNTRUSTED code in a WEAK sandbox; learners' code "
+              "can defeat the grade or harm this machine:", style="bold red")
+    err.print("\n".join(lines), style="red")
+
+
 def _show_defences(err: Any) -> None:
-    from grader.engine.launch import Policy
+    from grader.engine.policy import Policy
     from grader.instructor.batch import defences
 
     active, missing = defences(Policy(isolate=True))
@@ -80,9 +98,13 @@ def _show_defences(err: Any) -> None:
               help="Grade on this Dask scheduler's workers (see docs/cluster.md).")
 @click.option("--cluster", "cluster", metavar="local:N", default=None,
               help="Grade on a local Dask cluster of N workers.")
+@click.option("--allow-weak-sandbox", is_flag=True,
+              help="Grade even where a defence that protects the solutions, the hidden checks or this "
+                   "machine is missing (e.g. no bubblewrap). Only for code you trust.")
 def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tuple[str, ...], ...],
           timeout: float | None, budget: float | None, memory: int | None, seed: int | None,
-          force: bool, reveal_hidden: bool, scheduler: str | None = None, cluster: str | None = None) -> None:
+          force: bool, reveal_hidden: bool, scheduler: str | None, cluster: str | None,
+          allow_weak_sandbox: bool) -> None:
     """Grade every learner in SUBMISSIONS (a folder or .zip each) into OUT.
 
     \b
@@ -93,7 +115,7 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     """
     from rich.console import Console
 
-    from grader.instructor.batch import BatchBusy, BatchOptions, grade_class
+    from grader.instructor.batch import BatchBusy, BatchOptions, MissingData, grade_class
     from grader.instructor.cluster import ClusterError  # imports no Dask
 
     if not submissions.is_dir():
@@ -105,12 +127,13 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
         raise UsageProblem(f"{out} exists and is not a folder")
     chosen = _exercise_ids(exercises)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    _refuse_weak_sandbox(err, allow_weak_sandbox)
     _show_defences(err)
     options = BatchOptions(submissions, out, workers, chosen, timeout, seed, force, reveal_hidden,
                            budget, memory, *_cluster_options(scheduler, cluster))
     try:
         report = grade_class(options, err)
-    except BatchBusy as exc:
+    except (BatchBusy, MissingData) as exc:
         raise UsageProblem(str(exc)) from None
     except ClusterError as exc:
         raise UsageProblem(str(exc)) from None

@@ -24,24 +24,32 @@ def cli() -> None:
     \b
     Learners:    grader check            (all exercises in ./exercises)
                  grader check ex03       (one exercise)
+                 grader hint ex03        (a hint for the first failing check; --level 2 for more)
+                 grader watch ex03       (re-check ex03 on every save)
                  grader list             (exercises, points, and your files)
     Instructors: grader grade SUBMISSIONS -o OUT
                  grader release OUT      (the learner bundle)
                  grader gradescope OUT.zip
+                 grader report OUT       (OUT/report.html from the results)
+                 grader lms canvas OUT --gradebook EXPORT.csv --assignment "Name (id)"
+                 grader override OUT LEARNER CHECK POINTS --reason "..."
     """
 
 
 
 def _add_commands() -> None:
-    from grader.cli import learner
+    from grader.cli import learner, watch
 
-    for command in (learner.check, learner.list_exercises, learner.notebooks):
+    for command in (learner.check, learner.hint, watch.watch, learner.list_exercises, learner.notebooks):
         cli.add_command(command)
     try:  # the learner's bundle has no instructor commands
         from grader.cli import instructor
     except ImportError:
         return
-    for command in (instructor.grade, instructor.release, instructor.gradescope):
+    from grader.cli import classroom
+
+    for command in (instructor.grade, instructor.release, instructor.gradescope, classroom.report,
+                    classroom.lms, classroom.export, classroom.override):
         cli.add_command(command)
 
 

@@ -168,10 +168,21 @@ class ChildCgroup:
         """Move the calling process in (called from `preexec_fn`, before any limit drops)."""
         self.add(os.getpid())
 
-    def add(self, pid: int) -> None:
-        """Move a process in (the parent does this for a child forked by a zygote)."""
-        for _, path in self.dirs.values():
-            _write(path / "cgroup.procs", str(pid))
+    def add(self, pid: int) -> bool:
+        """Move a process in (the parent does this for a child forked by a zygote); all went?"""
+        return all([_write(path / "cgroup.procs", str(pid)) for _, path in self.dirs.values()])
+
+    def missing_members(self, pids: list[int]) -> list[str]:
+        """Controllers that do not hold every one of `pids`: those defences failed for this child."""
+        failed = []
+        for controller, (_, path) in self.dirs.items():
+            try:
+                inside = set((path / "cgroup.procs").read_text().split())
+            except OSError:
+                inside = set()
+            if not pids or any(str(pid) not in inside for pid in pids):
+                failed.append(controller)
+        return failed
 
     def oom_killed(self) -> bool:
         """Whether the kernel killed something here for exceeding the memory cap."""
@@ -198,23 +209,19 @@ class ChildCgroup:
                 pass
         return found
 
-    def kill_all(self) -> None:
-        """SIGKILL every process still inside, until none is left (or 2 s pass)."""
+    def kill_now(self) -> None:
+        """SIGKILL every process inside, once (`cgroup.kill` where the kernel has it)."""
         for version, path in self.dirs.values():
             if version == 2:
                 _write(path / "cgroup.kill", "1")
-        deadline = time.monotonic() + 2.0
-        while (pids := self.pids()) and time.monotonic() < deadline:
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.02)
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def remove(self) -> None:
-        """Kill what is left and delete the directories (retrying while tasks exit)."""
-        self.kill_all()
+        """Delete the directories, once the child's processes are gone (retrying while they exit)."""
         for _, path in self.dirs.values():
             for attempt in range(50):
                 try:

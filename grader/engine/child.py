@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.engine.inside import protocol
-from grader.engine.launch import LaunchSpec, Policy, launch_spec
+from grader.engine.launch import LaunchSpec, Policy, demote, demote_rlimits, launch_spec
+from grader.engine.reap import ChildLingers, ChildProcess, SpawnedProcess
 from grader.engine.zygote import ForkedChild, warm_zygote
 
-__all__ = ["readable_message", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "CapturedOutput", "kill_all_children"]
+__all__ = ["readable_message", "Child", "LearnerError", "CallTimeout", "ChildCrashed", "SandboxError",
+           "ChildLingers", "CapturedOutput", "kill_all_children"]
 
 
 def readable_message(message: str) -> str:
@@ -53,6 +55,10 @@ class CallTimeout(Exception):
 
 class ChildCrashed(Exception):
     """The child died or sent something that is not a valid message."""
+
+
+class SandboxError(RuntimeError):
+    """The child could not be confined as planned: a grader-side failure, never the learner's."""
 
 
 class CapturedOutput:
@@ -87,9 +93,12 @@ _INSTALLED: list[bool] = []
 
 
 def kill_all_children() -> None:
-    """Kill every live child (their sandboxes, processes and scratch directories)."""
+    """Close every live child: all their processes killed (confirmed), scratch directories removed."""
     for child in list(_LIVE):
-        child.kill()
+        try:
+            child.close()
+        except ChildLingers:
+            pass  # already said by close(); nothing more can be done at exit
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -138,8 +147,15 @@ def _signal_reason(returncode: int | None, spec: LaunchSpec | None = None, oom: 
     return f"the program exited with status {returncode} (did your code call sys.exit or os._exit?)"
 
 
+_CGROUP_DEFENCES = {"memory": "memory limit (cgroup", "pids": "process and thread limit (cgroup"}
+
+
 class Child:
-    """One learner's child process: sources in, plain values out."""
+    """One learner's child process: sources in, plain values out.
+
+    `kill()` stops it at once (safe from a signal handler); `close()` kills it too and
+    returns only when no process of it is left, then removes what it held.
+    """
 
     def __init__(self, sources: dict[str, dict[str, str]], policy: Policy) -> None:
         self.policy = policy
@@ -150,18 +166,20 @@ class Child:
         output_r, output_w = os.pipe()
         spec = launch_spec(policy, self.scratch, parent_to_child_r, child_to_parent_w)
         self._spec = spec
-        self.defences, self.missing = spec.defences, spec.missing
+        self.defences, self.missing = list(spec.defences), list(spec.missing)
         self.out_of_memory = False
         self.started = time.monotonic()
         _install_handlers()
         zygote = warm_zygote(policy)
-        self.process: subprocess.Popen[bytes] | ForkedChild
+        self.process: ChildProcess
         try:
             if zygote is not None:
-                self.process = ForkedChild(zygote, parent_to_child_r, child_to_parent_w, output_w, spec)
-                self.defences = (*spec.defences, "fresh process forked from a warm zygote")
+                fds = (parent_to_child_r, child_to_parent_w, output_w)
+                self.process = ForkedChild(zygote, fds, spec, policy)
+                self.defences += ["fresh process forked from a warm zygote",
+                                  "private scratch tmpfs (size and inode caps), freed by the kernel"]
             else:
-                self.process = subprocess.Popen(
+                self.process = SpawnedProcess(spec, subprocess.Popen(
                     spec.argv,
                     stdin=subprocess.DEVNULL,
                     stdout=output_w,
@@ -171,7 +189,7 @@ class Child:
                     pass_fds=(parent_to_child_r, child_to_parent_w),
                     start_new_session=True,
                     preexec_fn=spec.preexec_fn,
-                )
+                ))
         except BaseException:
             for fd in (parent_to_child_w, child_to_parent_r, output_r):
                 os.close(fd)
@@ -181,15 +199,16 @@ class Child:
         finally:
             for fd in (parent_to_child_r, child_to_parent_w, output_w):
                 os.close(fd)
-        _LIVE.add(self)
         self.output = CapturedOutput(output_r, policy.limits.output_kb * 1024)
         self._to_child = parent_to_child_w
         os.set_blocking(parent_to_child_w, False)  # writes keep the deadline (see _send)
         self._reader = protocol.FrameReader(child_to_parent_r)
         self._from_child = child_to_parent_r
         self._ready = False
+        self._closed = False
         self._next_id = 0
         self.alive = True
+        _LIVE.add(self)
         self._send({"op": "load", "sources": sources}, None,
                    self.started + policy.limits.startup_timeout_s, "loading your files")
 
@@ -201,33 +220,44 @@ class Child:
         try:
             protocol.write_frame(self._to_child, header, blobs, deadline)
         except protocol.FrameTimeout:
-            self.kill()
+            self.close()
             raise CallTimeout(doing) from None
         except (BrokenPipeError, OSError):
             raise self._crashed() from None
 
     def _crashed(self) -> ChildCrashed:
-        try:  # the pipe closed: give the process a moment to exit, so that its status is its own
-            self.process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
-        return ChildCrashed(_signal_reason(self.process.returncode, self._spec, self.out_of_memory))
+        # the pipe closed: give the process a moment to exit, so that its status is its own
+        returncode = self.process.wait(timeout=1.0)
+        self.close()
+        return ChildCrashed(_signal_reason(returncode, self._spec, self.out_of_memory))
+
+    def _confined(self, deadline: float) -> None:
+        """The child's own report on its limits: a defence that failed is listed as missing."""
+        header = self._receive(deadline, "starting Python and TensorFlow")
+        report = header.get("confined")
+        if type(report) is not dict or "error" in report:
+            self.close()
+            why = report.get("error") if type(report) is dict else "no report"
+            raise SandboxError(f"the learner's child could not be confined: {why}")
+        failed = report.get("rlimits_failed")
+        demote_rlimits(self.defences, self.missing, [str(f) for f in failed] if type(failed) is list else [])
+        for controller in self.process.started():  # before any learner code runs (on the first call)
+            demote(self.defences, self.missing, _CGROUP_DEFENCES.get(controller, controller),
+                   f"the child could not be moved into its {controller} cgroup")
 
     def _await_ready(self) -> None:
         if self._ready:
             return
         deadline = self.started + self.policy.limits.startup_timeout_s
+        self._confined(deadline)
         header = self._receive(deadline, "starting Python and TensorFlow")
         if header.get("ready") is not True:
-            self.kill()
+            self.close()
             raise ChildCrashed("the program printed something that is not a valid message")
         self._ready = True
-        if isinstance(self.process, ForkedChild):
-            self.process.join_cgroup()  # before any learner code runs (it runs on the first call)
         load_reply = self._receive(time.monotonic() + 30, "loading your files")
         if load_reply.get("ok") is not True:
-            self.kill()
+            self.close()
             raise ChildCrashed("your files could not be loaded")
 
     def _receive(self, deadline: float, doing: str) -> dict[str, Any]:
@@ -237,12 +267,12 @@ class Child:
         try:
             return self._reader.read_frame(deadline)
         except protocol.FrameTimeout:
-            self.kill()
+            self.close()
             raise CallTimeout(doing) from None
         except protocol.ChildGone:
             raise self._crashed() from None
         except protocol.ProtocolError as exc:
-            self.kill()
+            self.close()
             raise ChildCrashed(f"the program sent a malformed message ({exc})") from None
 
     # ------------------------------------------------------------ public
@@ -258,15 +288,19 @@ class Child:
         tensors: bool = True,
         seed: int | None = None,
         handle: protocol.Handle | None = None,
+        op: str = "call",
     ) -> Any:
-        """Call `module.function(*args, **kwargs)` (or a method of `handle`) in the child."""
+        """Call `module.function(*args, **kwargs)` (or a method of `handle`) in the child.
+
+        `op="export"` asks for `handle` (a Keras model) as plain data instead (see
+        ``inside.worker.export_model``); `kwargs` then carry its options."""
         if not self.alive:
             raise ChildCrashed("the program is no longer running")
         self._await_ready()
         blobs: list[bytes] = []
         self._next_id += 1
         request = {
-            "op": "call",
+            "op": op,
             "id": self._next_id,
             "module": module,
             "function": function,
@@ -281,8 +315,10 @@ class Child:
         self._send(request, blobs, deadline, f"{module}.{function}")
         header, reply_blobs = self._read(deadline, f"{module}.{function}")
         if header.get("id") != self._next_id or type(header.get("ok")) is not bool:
-            self.kill()
+            self.close()
             raise ChildCrashed("the program sent a reply that does not match the question")
+        tripped = header.get("tripped")
+        self.tripped = tuple(str(t)[:100] for t in tripped[:40]) if type(tripped) is list else ()
         if not header["ok"]:
             raw_error = header.get("error")
             error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
@@ -301,34 +337,30 @@ class Child:
         try:
             return protocol.decode_value(header.get("value"), reply_blobs)
         except protocol.ProtocolError as exc:
-            self.kill()
+            self.close()
             raise ChildCrashed(f"the program sent a malformed value ({exc})") from None
 
     def kill(self) -> None:
-        """Stop the child and everything it started; remove its scratch directory."""
+        """SIGKILL every process of the child now, without waiting (safe from a signal handler)."""
         if self.alive:
             self.alive = False
-            if not isinstance(self.process, ForkedChild):  # a forked child has no group of ours
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
             self.out_of_memory = self._spec.out_of_memory()
-            self._spec.release()  # anything that escaped the process group: by cgroup and uid
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            if isinstance(self.process, ForkedChild):
-                self.process.clean()
+        self.process.kill()
+
+    def close(self) -> None:
+        """Kill the child and return only when no process of it is left (raises ChildLingers
+        otherwise); then close its pipes, release its cgroup and remove its scratch directory."""
+        if self._closed:
+            return
+        self.kill()
+        self._closed = True
+        try:
+            self.process.close()
+        finally:
             for fd in (self._to_child, self._from_child):
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        _LIVE.discard(self)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def close(self) -> None:
-        """Stop the child: it holds nothing worth a clean exit, and TensorFlow exits slowly."""
-        self.kill()
+            _LIVE.discard(self)
+            shutil.rmtree(self.scratch, ignore_errors=True)

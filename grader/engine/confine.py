@@ -1,54 +1,51 @@
-"""Command lines that confine a child: bubblewrap, unshare, a uid drop; and killing by uid.
+"""Command lines that confine a child: bubblewrap, unshare, the child's own entry point.
 
 These are the building blocks of :mod:`grader.engine.launch`, which decides which of
 them this machine supports. Nothing here starts a process, except the probe
-helper :func:`try_command`.
+helper :func:`try_command`. Killing lives in :mod:`grader.engine.reap`.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import signal
 import site
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-__all__ = ["PACKAGE_DIR", "PROJECT_ROOT", "SANDBOX_LIB", "WORKDIR", "bwrap_argv", "unshare_argv",
-           "drop_argv", "worker_argv", "python_paths", "kill_uid", "pids_of_uid", "try_command",
-           "remove_ipc_of_uid"]
+__all__ = ["PACKAGE_DIR", "PROJECT_ROOT", "SANDBOX_LIB", "WORKDIR", "ZYGOTE_CAPS", "bwrap_argv",
+           "unshare_argv", "child_argv", "probe_argv", "python_paths", "run_probe", "remove_ipc_of_uid"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 SANDBOX_LIB = "/sandbox/lib"  # inside bwrap: holds a read-only `grader` package, nothing else
 WORKDIR = "/home/learner"  # inside bwrap: the child's working directory (a tmpfs)
+# The zygote forks children and gives each a uid, a mount namespace and tmpfs of its own;
+# the children drop every capability before learner code runs.
+ZYGOTE_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_ADMIN", "CAP_CHOWN", "CAP_KILL")
 _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
         "hosts", "alternatives", "os-release", "ssl")
 
 
-def worker_argv(in_fd: int, out_fd: int) -> list[str]:
-    """The child itself: the worker, reading requests on `in_fd` and answering on `out_fd`."""
-    return [sys.executable, "-s", "-m", "grader.engine.inside.worker", str(in_fd), str(out_fd)]
+def child_argv(in_fd: int, out_fd: int, uid: int | None, rlimits: object) -> list[str]:
+    """The child itself: it confines itself (rlimits, uid), then serves requests on `in_fd`."""
+    return [sys.executable, "-s", "-m", "grader.engine.inside.enter", str(in_fd), str(out_fd),
+            "-" if uid is None else str(uid), json.dumps(rlimits)]
 
 
-def drop_argv(uid: int) -> list[str]:
-    """A prefix that switches to `uid` (real, effective and saved; no groups, no caps), then execs."""
-    setpriv = shutil.which("setpriv")
-    if setpriv:
-        return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", "--no-new-privs"]
-    shim = ("import os,sys;u=int(sys.argv[1]);os.setgroups([]);os.setresgid(u,u,u);"
-            "os.setresuid(u,u,u);os.execv(sys.argv[2],sys.argv[2:])")
-    return [sys.executable, "-S", "-c", shim, str(uid)]
+def probe_argv(uid: int | None, rlimits: object) -> list[str]:
+    """The probe: confine a tiny Python as a child would be, print what failed."""
+    return [sys.executable, "-s", "-m", "grader.engine.inside.limits", "--uid", "-" if uid is None else str(uid),
+            "--rlimits", json.dumps(rlimits)]
 
 
 def python_paths() -> list[str]:
     """The Python install (and venv) to show read-only: never the project, never an ancestor of it."""
     exe_prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
+    site_dirs = [p for p in sys.path if {"site-packages", "dist-packages"} & set(Path(p).parts)]
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, exe_prefix,
-                  *site.getsitepackages()}
+                  *site.getsitepackages(), *site_dirs}
     chosen: list[str] = []
     for path in sorted({os.path.realpath(p) for p in candidates if p}, key=len):
         if not os.path.isdir(path) or path in ("/", "/usr") or path.startswith("/usr/"):
@@ -61,16 +58,24 @@ def python_paths() -> list[str]:
     return chosen
 
 
-def bwrap_argv(bwrap: str, disk_bytes: int, env: dict[str, str], userns: bool, gpu: bool) -> list[str]:
+def bwrap_argv(bwrap: str, disk_bytes: int, env: dict[str, str], userns: bool, gpu: bool,
+               caps: tuple[str, ...] | None = None) -> list[str]:
     """bubblewrap with fresh namespaces and a minimal, read-only view; ends with `--`.
 
     `userns`: also a user namespace (needed when not root, or where no uid drop works);
-    the child is then uid 65534 inside it, without capabilities.
+    the child is then uid 65534 inside it, without capabilities. `caps` (as root): keep
+    only these capabilities (the zygote's); None keeps bwrap's default.
+
+    Order matters: the private tmpfs (``/tmp``, ``/dev/shm``, the working directory)
+    are mounted first, and the Python install is bound read-only on top of them, so
+    that a Python or a venv under ``/tmp`` stays visible.
     """
     argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
     if userns:
         argv += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    elif caps is not None:
+        argv += ["--cap-drop", "ALL"] + [arg for cap in caps for arg in ("--cap-add", cap)]
     made: set[str] = {"/"}
     read_only = ["/usr"]
 
@@ -92,20 +97,27 @@ def bwrap_argv(bwrap: str, disk_bytes: int, env: dict[str, str], userns: bool, g
     parents("/etc/-")
     for name in _ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    for path in python_paths():
-        parents(path)
-        argv += ["--ro-bind", path, path]
-        read_only.append(path)
-    grader_dest = f"{SANDBOX_LIB}/grader"
-    parents(grader_dest)
-    # Only the package, and with an empty tmpfs over checks/: the hidden checks stay invisible.
-    argv += ["--ro-bind", str(PACKAGE_DIR), grader_dest, "--tmpfs", f"{grader_dest}/checks"]
     size = str(disk_bytes)
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm",
              "--size", size, "--perms", "1777", "--tmpfs", "/tmp"]
+    made.update({"/proc", "/dev", "/dev/shm", "/tmp"})
     parents(WORKDIR)
-    argv += ["--size", size, "--perms", "0777", "--tmpfs", WORKDIR, "--chdir", WORKDIR]
+    argv += ["--size", size, "--perms", "0777", "--tmpfs", WORKDIR]
+    made.add(WORKDIR)
+    for path in python_paths():  # after the tmpfs: a venv under /tmp is bound on top of it
+        parents(path)
+        argv += ["--ro-bind", path, path]
+        read_only.append(path)
+        installed = Path(path).glob("lib*/python*/*-packages/grader/checks")
+        for copy in (Path(path) / "grader" / "checks", *installed):
+            if copy.is_dir():  # a non-editable install of this project carries the hidden checks
+                argv += ["--tmpfs", str(copy)]
+    grader_dest = f"{SANDBOX_LIB}/grader"
+    parents(grader_dest)
+    # Only the package, and with an empty tmpfs over checks/: the hidden checks stay invisible.
+    argv += ["--ro-bind", str(PACKAGE_DIR), grader_dest, "--tmpfs", f"{grader_dest}/checks"]
+    argv += ["--chdir", WORKDIR]
     if gpu:
         for device in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind-try", str(device), str(device)]
@@ -123,36 +135,6 @@ def unshare_argv(unshare: str, userns: bool) -> list[str]:
     """
     argv = [unshare, "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--ipc", "--uts"]
     return argv + (["--user", "--map-root-user"] if userns else [])
-
-
-def pids_of_uid(uid: int) -> list[int]:
-    """Every live process whose real uid is `uid` (zombies are dead already: left to be reaped)."""
-    needle, found = f"\nUid:\t{uid}\t", []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/status") as status:
-                    text = status.read()
-            except OSError:
-                continue
-            if needle in text and "\nState:\tZ" not in text:
-                found.append(int(entry.name))
-    return found
-
-
-def kill_uid(uid: int, within_s: float = 2.0) -> None:
-    """SIGKILL every process whose real uid is `uid` (a child's own uid), until none is left."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        pids = pids_of_uid(uid)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                continue
-        time.sleep(0.01)
 
 
 def remove_ipc_of_uid(uid: int) -> int:
@@ -192,14 +174,14 @@ def remove_ipc_of_uid(uid: int) -> int:
     return removed
 
 
-def try_command(argv: list[str], env: dict[str, str], preexec_fn=None) -> str:  # noqa: ANN001
-    """Run a probe; '' when it worked, else the last line of what went wrong."""
+def run_probe(argv: list[str], env: dict[str, str], preexec_fn=None) -> tuple[str, str]:  # noqa: ANN001
+    """Run a probe: ('', its output) when it worked, else (the last line of what went wrong, '')."""
     try:
-        done = subprocess.run(argv, env=env, cwd="/", capture_output=True, timeout=30,
+        done = subprocess.run(argv, env=env, cwd="/", capture_output=True, timeout=60,
                               stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
     except (OSError, subprocess.SubprocessError) as exc:
-        return str(exc)[:200]
+        return str(exc)[:200], ""
     if done.returncode == 0:
-        return ""
+        return "", done.stdout.decode("utf-8", "replace")
     lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-    return (lines[-1] if lines else f"exit status {done.returncode}")[:200]
+    return (lines[-1] if lines else f"exit status {done.returncode}")[:200], ""

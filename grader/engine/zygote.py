@@ -1,15 +1,15 @@
-"""A warm zygote: import TensorFlow once, then fork a fresh child for each learner.
+"""The parent's handle on a warm zygote: import TensorFlow once, then fork a child per learner.
 
 A spawned child costs a full ``import tensorflow`` (~2.7 s here); a child forked
 from a zygote that has imported it, before running any TensorFlow op, is ready
 in about 0.1 s (measured on TF 2.21: ops, GradientTape and a Keras fit all work
 in the forked child). The zygote runs inside the same sandbox as a spawned child
 would (bubblewrap, namespaces); each forked child then gets its own session,
-scratch directory, rlimits and unprivileged uid, so learners never share one.
+mount and IPC namespace with capped scratch tmpfs, rlimits and unprivileged uid,
+so learners never share one.
 
-Parent side: :class:`Zygote`. Sandbox side: ``python -m grader.engine.zygote CTRL_FD``.
-Control messages are small JSON objects on a Unix socket; the three pipes of a
-child (requests, replies, captured output) travel as file descriptors.
+Parent side: :class:`Zygote` and :class:`ForkedChild`. Sandbox side:
+:mod:`grader.engine.inside.zygote_main`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.engine.confine import pids_of_uid
-from grader.engine.launch import LaunchSpec, Policy, zygote_launch
+from grader.engine.launch import LaunchSpec, Policy, ZygoteLaunch, zygote_launch
+from grader.engine.reap import ChildProcess
 
-__all__ = ["Zygote", "ZygoteError", "ForkedChild", "warm_zygote", "close_zygotes", "main"]
+__all__ = ["Zygote", "ZygoteError", "ForkedChild", "warm_zygote", "close_zygotes"]
 
 _MAX_MESSAGE = 65536
 
@@ -39,183 +39,76 @@ class ZygoteError(Exception):
     """The zygote is gone or did not answer; the caller falls back to spawning."""
 
 
-# ---------------------------------------------------------------- sandbox side
-
-
-def _become_child(request: dict[str, Any], fds: list[int]) -> None:
-    """In the forked process: isolate from the zygote, then serve the learner's calls."""
-    in_fd, out_fd, output_fd = fds
-    try:
-        os.setsid()
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(output_fd, 1)
-        os.dup2(output_fd, 2)
-        scratch = os.path.join(request["workdir"], f"learner-{request['id']}")
-        os.makedirs(scratch, mode=0o700)
-        uid = request.get("uid")
-        if uid is not None:
-            os.chown(scratch, uid, uid)
-        os.chdir(scratch)
-        os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
-        from grader.engine.launch import apply_rlimits
-
-        apply_rlimits(request.get("rlimits", []))
-        if uid is not None:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-        from grader.engine.inside.worker import serve
-
-        code = serve(in_fd, out_fd)
-    except BaseException:  # noqa: BLE001 - the learner may raise SystemExit from a thread, etc.
-        code = 70
-    os._exit(code)
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel to kill the zygote when its parent dies (Linux prctl PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _reply(sock: socket.socket, message: dict[str, Any]) -> None:
-    sock.sendall(json.dumps(message).encode() + b"\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve spawn/wait/clean requests from the parent on the control socket."""
-    argv = sys.argv[1:] if argv is None else argv
-    sock = socket.socket(fileno=int(argv[0]))
-    _die_with_parent()
-    from grader.engine.inside.worker import preload
-
-    preload()
-    _reply(sock, {"ready": True})
-    children: dict[int, int] = {}  # spawn id -> pid
-    statuses: dict[int, int] = {}
-    while True:
-        try:
-            data, fds, _, _ = socket.recv_fds(sock, _MAX_MESSAGE, 3)
-        except OSError:
-            return 0
-        if not data:
-            return 0
-        request = json.loads(data)
-        op, ident = request.get("op"), int(request.get("id", 0))
-        if op == "spawn":
-            if os.geteuid() == 0:  # only the zygote may create entries there (learners: own scratch)
-                os.chmod(request["workdir"], 0o755)
-            pid = os.fork()
-            if pid == 0:
-                sock.close()
-                _become_child(request, fds)
-            for fd in fds:
-                os.close(fd)
-            children[ident] = pid
-            _reply(sock, {"pid": pid})
-        elif op == "wait":
-            deadline = time.monotonic() + float(request.get("timeout", 1.0))
-            waiting = children.get(ident)
-            while waiting is not None and ident not in statuses:
-                done, status = os.waitpid(waiting, os.WNOHANG)
-                if done:
-                    statuses[ident] = os.waitstatus_to_exitcode(status)
-                elif time.monotonic() > deadline:
-                    break
-                else:
-                    time.sleep(0.01)
-            _reply(sock, {"returncode": statuses.get(ident)})
-        elif op == "clean":
-            finished = children.pop(ident, None)
-            if finished is not None and ident not in statuses:
-                try:  # the parent has killed it: reap it so that no zombie stays
-                    os.waitpid(finished, 0)
-                except ChildProcessError:
-                    pass
-            statuses.pop(ident, None)
-            shutil.rmtree(os.path.join(request["workdir"], f"learner-{ident}"), ignore_errors=True)
-            if isinstance(request.get("uid"), int):  # System V IPC objects outlive the learner
-                from grader.engine.confine import remove_ipc_of_uid
-
-                remove_ipc_of_uid(request["uid"])
-            for folder in request.get("wipe", []):  # private tmpfs folders: nothing passes on
-                for entry in os.scandir(folder):
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        try:
-                            os.unlink(entry.path)
-                        except OSError:
-                            pass
-            _reply(sock, {"ok": True})
-        else:
-            _reply(sock, {"error": f"unknown op {op!r}"})
-
-
 # ---------------------------------------------------------------- parent side
 
 
 class Zygote:
     """A running zygote; `spawn` forks a learner child from it."""
 
-    def __init__(self, argv_prefix: list[str], env: dict[str, str], cwd: str, workdir: str,
-                 wipe: tuple[str, ...] = (), startup_timeout_s: float = 90.0) -> None:
+    def __init__(self, launch: ZygoteLaunch, startup_timeout_s: float = 90.0) -> None:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.workdir = workdir
-        self.wipe = list(wipe)
         self._next = 0
         try:
             self.process = subprocess.Popen(
-                [*argv_prefix, sys.executable, "-s", "-m", "grader.engine.zygote", str(child_sock.fileno())],
+                [*launch.argv_prefix, sys.executable, "-s", "-m", "grader.engine.inside.zygote_main",
+                 str(child_sock.fileno()), launch.workdir],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=env, cwd=cwd, pass_fds=(child_sock.fileno(),), start_new_session=True,
+                env=launch.env, cwd=launch.cwd, pass_fds=(child_sock.fileno(),), start_new_session=True,
             )
         finally:
             child_sock.close()
         self._sock = parent_sock
         self._buffer = b""
-        if self._answer(startup_timeout_s).get("ready") is not True:
+        self._seq = 0
+        self._stash: dict[Any, dict[str, Any]] = {}
+        ready = self._answer(startup_timeout_s)
+        if ready.get("ready") is not True or ready.get("scratch") is not True:
             self.close()
-            raise ZygoteError("the zygote did not start")
+            raise ZygoteError(f"the zygote cannot give children scratch space of their own "
+                              f"({ready.get('scratch_error', 'it did not start')})")
 
-    def _answer(self, timeout: float) -> dict[str, Any]:
-        self._sock.settimeout(timeout)
-        try:
-            while b"\n" not in self._buffer:
-                chunk = self._sock.recv(_MAX_MESSAGE)
-                if not chunk:
-                    raise ZygoteError("the zygote exited")
-                self._buffer += chunk
-        except (TimeoutError, OSError) as exc:
-            raise ZygoteError(f"the zygote did not answer ({exc})") from None
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+    def _answer(self, timeout: float, seq: int | None = None) -> dict[str, Any]:
+        """The reply to request `seq`; replies to other requests (one that timed out, or one
+        asked from a signal handler meanwhile) are kept for their askers, never mistaken."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if seq in self._stash:
+                return self._stash.pop(seq)
+            try:
+                while b"\n" not in self._buffer:
+                    self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                    chunk = self._sock.recv(_MAX_MESSAGE)
+                    if not chunk:
+                        raise ZygoteError("the zygote exited")
+                    self._buffer += chunk
+            except (TimeoutError, OSError) as exc:
+                raise ZygoteError(f"the zygote did not answer ({exc})") from None
+            line, _, self._buffer = self._buffer.partition(b"\n")
+            message = json.loads(line)
+            if message.get("seq") == seq:
+                return message
+            self._stash[message.get("seq")] = message
+            if len(self._stash) > 64:  # nobody is waiting for the oldest any more
+                self._stash.pop(next(iter(self._stash)))
 
     def _ask(self, message: dict[str, Any], fds: list[int] | None = None, timeout: float = 10.0) -> dict[str, Any]:
+        self._seq += 1
+        seq = self._seq
         try:
-            socket.send_fds(self._sock, [json.dumps(message).encode()], fds or [])
+            socket.send_fds(self._sock, [json.dumps({**message, "seq": seq}).encode()], fds or [])
         except OSError as exc:
             raise ZygoteError(f"the zygote is gone ({exc})") from None
-        return self._answer(timeout)
+        return self._answer(timeout, seq)
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def spawn(self, in_fd: int, out_fd: int, output_fd: int, uid: int | None,
-              rlimits: tuple[tuple[str, int, int], ...]) -> int:
-        """Fork a child that serves on the given pipes; returns its spawn id."""
+    def spawn(self, fds: tuple[int, int, int], spec: LaunchSpec, disk_bytes: int, inodes: int) -> int:
+        """Fork a child that serves on the given pipes (in, out, output); returns its spawn id."""
         self._next += 1
-        fds = array.array("i", [in_fd, out_fd, output_fd]).tolist()
-        self._ask({"op": "spawn", "id": self._next, "uid": uid, "rlimits": rlimits,
-                   "workdir": self.workdir}, fds)
+        self._ask({"op": "spawn", "id": self._next, "uid": spec.uid, "rlimits": spec.rlimits,
+                   "disk_bytes": disk_bytes, "inodes": inodes}, array.array("i", fds).tolist())
         return self._next
 
     def returncode(self, ident: int, timeout: float = 1.0) -> int | None:
@@ -227,11 +120,17 @@ class Zygote:
         code = answer.get("returncode")
         return code if isinstance(code, int) else None
 
-    def clean(self, ident: int, uid: int | None = None) -> None:
-        """Remove the child's scratch directory and IPC objects (after it has been killed)."""
+    def kill(self, ident: int) -> None:
+        """SIGKILL the forked process itself (before its uid drop, only the zygote can)."""
         try:
-            self._ask({"op": "clean", "id": ident, "workdir": self.workdir, "wipe": self.wipe,
-                       "uid": uid})
+            self._ask({"op": "kill", "id": ident}, timeout=2.0)
+        except ZygoteError:
+            pass
+
+    def clean(self, ident: int) -> None:
+        """Reap the child (after every process of it is gone; the kernel frees its scratch)."""
+        try:
+            self._ask({"op": "clean", "id": ident})
         except ZygoteError:
             pass
 
@@ -247,26 +146,34 @@ class Zygote:
 # ---------------------------------------------------------------- one zygote per process and policy
 
 
-class ForkedChild:
-    """A learner child forked by a zygote, seen through the parts of `Popen` that `Child` uses."""
+class ForkedChild(ChildProcess):
+    """A learner child forked by a zygote; its processes are found by its uid and cgroup."""
 
-    def __init__(self, zygote: Zygote, in_fd: int, out_fd: int, output_fd: int, spec: LaunchSpec) -> None:
-        self.zygote, self.spec = zygote, spec
-        self.ident = zygote.spawn(in_fd, out_fd, output_fd, spec.uid, spec.rlimits)
+    def __init__(self, zygote: Zygote, fds: tuple[int, int, int], spec: LaunchSpec, policy: Policy) -> None:
+        super().__init__(spec)
+        self.zygote = zygote
+        limits = policy.limits
+        self.pid = self.ident = zygote.spawn(fds, spec, limits.disk_mb * 1024 * 1024, limits.inodes)
         self.returncode: int | None = None
 
-    def join_cgroup(self) -> None:
-        if self.spec.cgroup is not None and self.spec.uid is not None:
-            for pid in pids_of_uid(self.spec.uid):
-                self.spec.cgroup.add(pid)
-
-    def wait(self, timeout: float | None = None) -> int | None:
+    def wait(self, timeout: float) -> int | None:
         if self.returncode is None:
-            self.returncode = self.zygote.returncode(self.ident, timeout if timeout is not None else 10.0)
+            self.returncode = self.zygote.returncode(self.ident, timeout)
         return self.returncode
 
-    def clean(self) -> None:
-        self.zygote.clean(self.ident, self.spec.uid)
+    def _own_members(self) -> set[int]:
+        """The forked process itself while it lives (it may not have its own uid yet)."""
+        if self.returncode is not None or not self.zygote.alive or self.wait(0.0) is not None:
+            return set()
+        return {self.pid}  # a pid in the zygote's namespace: only the zygote may signal it
+
+    def _kill_leftovers(self, left: set[int]) -> None:
+        if self.pid in left and self.zygote.alive:
+            self.zygote.kill(self.ident)
+
+    def _reap(self) -> None:
+        self.wait(1.0)
+        self.zygote.clean(self.ident)
 
 
 _ZYGOTES: dict[Policy, Zygote] = {}
@@ -288,8 +195,7 @@ def warm_zygote(policy: Policy) -> Zygote | None:
         shutil.rmtree(home, ignore_errors=True)
         return None
     try:
-        zygote = Zygote(launch.argv_prefix, launch.env, launch.cwd, launch.workdir, launch.wipe,
-                        policy.limits.startup_timeout_s)
+        zygote = Zygote(launch, policy.limits.startup_timeout_s)
     except (ZygoteError, OSError):
         shutil.rmtree(home, ignore_errors=True)
         return None
@@ -314,6 +220,3 @@ def _close_zygote(policy: Policy, home: Path) -> None:
         zygote.close()
     shutil.rmtree(home, ignore_errors=True)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,6 @@ import fcntl
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -43,23 +42,23 @@ from rich.progress import (
 )
 
 from grader import __version__
-from grader.checking.job import GradeJob, LearnerResult, grade_learner
+from grader.checking.inert import terminal_text
+from grader.checking.job import GradeJob, LearnerResult, default_budget, grade_learner
+from grader.checking.outcomes import Grading
+from grader.checking.runner import hidden_seed
 from grader.course.exercises import EXERCISES, PROJECT_ROOT, find_exercise
-from grader.engine.launch import Policy
-from grader.instructor.gradebook import commit_learner, read_committed, write_grades_csv, write_learner_views
-from grader.instructor.intake import LearnerEntry, content_hash, discover
+from grader.engine.policy import Policy
+from grader.instructor.gradebook import commit_learner, read_committed, write_learner_views
+from grader.instructor.intake import LearnerEntry, content_hash, discover, write_roster
 from grader.instructor.journal import Journal
 from grader.instructor.pool import run_jobs
 
-__all__ = ["BatchOptions", "BatchReport", "BatchBusy", "grade_class", "grade_learner",
+__all__ = ["BatchOptions", "BatchReport", "BatchBusy", "MissingData", "require_data", "grade_class", "grade_learner",
            "checks_fingerprint", "defences", "default_budget", "WORK_DIR"]
 
 WORK_DIR = ".work"
-BUDGET_BASE_S = 60.0
-BUDGET_PER_EXERCISE_S = 120.0
+STAGING_DIR = ".intake"  # flat LMS downloads, grouped per learner for the length of a batch
 BACKSTOP_SLACK_S = 300.0
-# Modules that only orchestrate or present results; every other module of the package
-# (the engine, the checks) decides grades, so a change to it regrades everyone.
 # The folders of `grader/` whose code can change a grade; the rest (cli/, instructor/)
 # only orchestrates and presents, so changing it does not force a regrade.
 GRADING_FOLDERS = ("course", "engine", "checking", "checks")
@@ -67,6 +66,31 @@ GRADING_FOLDERS = ("course", "engine", "checking", "checks")
 
 class BatchBusy(Exception):
     """Another batch is writing to the same OUT folder."""
+
+
+class MissingData(Exception):
+    """A selected exercise needs data (MNIST) that this machine does not have: grade nothing."""
+
+
+DATA_EXERCISES = ("ex08",)  # their checks read MNIST in the trusted parent
+
+
+def require_data(exercise_ids: tuple[str, ...]) -> None:
+    """Stop before grading when a selected exercise's data is missing, with `grader check`'s words.
+
+    Without it every learner would lose the data-dependent points of a perfect ex08.
+    """
+    if not any(e in DATA_EXERCISES for e in exercise_ids):
+        return
+    from grader.course.mnist import DatasetError, load_mnist
+
+    try:
+        for split in ("train", "test"):
+            load_mnist(split)
+    except DatasetError as exc:
+        raise MissingData(f"this check needs the MNIST data, which is not available here.\n{exc}\n"
+                          "Nothing was graded; get the data, or leave ex08 out (--exercises)."
+                          ) from None
 
 
 @dataclass(frozen=True)
@@ -102,10 +126,6 @@ class BatchReport:
     max_points: float
 
 
-def default_budget(exercise_count: int) -> float:
-    return BUDGET_BASE_S + BUDGET_PER_EXERCISE_S * exercise_count
-
-
 def defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(active, missing) defences of the sandbox that learner code will run under."""
     from grader.engine import launch as sandbox
@@ -115,6 +135,13 @@ def defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return tuple(active), tuple(missing)
     spec = sandbox.launch_spec(policy, Path(tempfile.gettempdir()), 0, 1)
     return spec.defences, spec.missing
+
+
+def sandbox_gaps(policy: Policy) -> tuple[tuple[str, str], ...]:
+    """Pre-flight: (missing defence, how to get it) for each one that untrusted work needs."""
+    from grader.engine.launch import missing_protections
+
+    return missing_protections(policy)
 
 
 def checks_fingerprint(exercise_ids: tuple[str, ...]) -> str:
@@ -148,18 +175,6 @@ def _job_key(content: str, fingerprint: str, options: BatchOptions, seed: int,
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _seed(options: BatchOptions, journal: Journal) -> tuple[int, str]:
-    if options.seed is not None:
-        return options.seed, "--seed"
-    env = os.environ.get("GRADER_SEED", "").strip()
-    if env.isdigit():
-        return int(env), "$GRADER_SEED"
-    stored = journal.get_meta("seed")
-    if stored is not None and stored.isdigit():
-        return int(stored), "stored by an earlier run on this folder"
-    return secrets.randbelow(2**31), "random for this batch"
-
-
 def _lock(out: Path) -> int:
     fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -184,15 +199,17 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
     out = options.out
     exercise_ids = tuple(find_exercise(e).id for e in options.exercises) or tuple(
         e.id for e in EXERCISES)
+    require_data(exercise_ids)
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     journal = Journal(out)
     try:
-        seed, seed_source = _seed(options, journal)
+        seed, seed_source = hidden_seed(options.seed, journal.get_meta("seed"))
         journal.set_meta("seed", str(seed))
         budget = options.budget_s or default_budget(len(exercise_ids))
         fingerprint = checks_fingerprint(exercise_ids)
-        entries = discover(options.submissions)
+        entries = discover(options.submissions, out / STAGING_DIR)
+        write_roster(out, entries)
         hashes = {e.learner: content_hash(e) for e in entries}
         keys = {e.learner: _job_key(hashes[e.learner], fingerprint, options, seed, exercise_ids,
                                     budget) for e in entries}
@@ -213,6 +230,7 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
         finally:
             summary = _rebuild(out, entries, exercise_ids, journal, keys, options.reveal_hidden)
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+            shutil.rmtree(out / STAGING_DIR, ignore_errors=True)
     finally:
         journal.close()
         os.close(lock)
@@ -232,15 +250,18 @@ def _run(jobs: list[GradeJob], workers: int, journal: Journal,
         def finished(result: LearnerResult) -> None:
             nonlocal graded
             relative = commit_learner(options.out, result, options.reveal_hidden)
-            journal.committed(result.learner, keys[result.learner], result.content_hash, relative,
-                              result.result.points, result.result.max_points)
+            if result.grading is Grading.GRADER_ERROR:  # no score: graded again on the next run
+                journal.grader_error(result.learner, result.content_hash, relative)
+            else:
+                journal.committed(result.learner, keys[result.learner], result.content_hash, relative,
+                                  result.result.points, result.result.max_points)
             graded += 1
             progress.advance(task)
             if progress.disable:
                 reason = f"  ({result.reason[:80]})" if result.reason else ""
-                console.print(f"[{graded}/{len(jobs)}] {result.learner}: "
-                              f"{result.result.points:g}/{result.result.max_points:g} "
-                              f"in {result.duration_s:.1f} s{reason}")
+                console.print(terminal_text(f"[{graded}/{len(jobs)}] {result.learner}: "  # not markup
+                                            f"{result.result.points:g}/{result.result.max_points:g} "
+                                            f"in {result.duration_s:.1f} s{reason}"))
 
         try:
             if jobs:
@@ -282,8 +303,11 @@ def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ..
         for stale in (out / entry.learner).glob(".*.tmp"):  # from a batch killed mid-write
             stale.unlink(missing_ok=True)
         done = journal.is_done(entry.learner, keys.get(entry.learner, ""), out)
-        result = read_committed(out, entry.learner) if done else None
-        if result is None:
+        result = read_committed(out, entry.learner)
+        if result is not None and result.grading is Grading.GRADER_ERROR:
+            rows.append((entry.learner, None, result.reason))
+            continue
+        if not done or result is None:
             rows.append((entry.learner, None, "not graded yet: run the batch again to finish it"))
             continue
         if rerender:
@@ -291,5 +315,9 @@ def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ..
         rows.append((entry.learner, result, ""))
         results.append(result)
     journal.set_meta("reveal_hidden", str(reveal_hidden))
-    write_grades_csv(out / "grades.csv", list(exercise_ids), rows)
-    return write_summary(out, len(entries), results, list(exercise_ids))
+    from grader.instructor.outputs import write_class_outputs
+
+    summary = write_summary(out, len(entries), results, list(exercise_ids))
+    # grades.csv (with the original names), grades.meta.json, report.html
+    write_class_outputs(out, list(exercise_ids), rows, journal.get_meta("seed"))
+    return summary

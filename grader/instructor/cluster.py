@@ -168,7 +168,7 @@ def _collect(client: Any, running: dict[Any, tuple[GradeJob, float]], backstop_s
     from distributed.client import _wait
 
     from grader.instructor.cluster_worker import result_from_payload
-    from grader.instructor.pool import failed_result
+    from grader.checking.job import ungraded
 
     try:
         client.sync(_wait, list(running), timeout=0.5, return_when="FIRST_COMPLETED")
@@ -182,13 +182,13 @@ def _collect(client: Any, running: dict[Any, tuple[GradeJob, float]], backstop_s
             raise ClusterError("the Dask scheduler lost this batch's work (was it restarted, or the "
                                "connection lost?); the results so far are kept: run the command again")
         else:
-            on_result(failed_result(job, _dead_reason(future.exception()), started))
+            on_result(ungraded(job, _dead_reason(future.exception()), started))
     for future, (job, started) in list(running.items()):
         if time.time() - started > backstop_s(job):
             running.pop(future)
             worker = _worker_of(client, future.key)
             future.cancel()
-            on_result(failed_result(
+            on_result(ungraded(
                 job, f"grading took longer than {backstop_s(job):g} s and was stopped", started))
             if worker is not None:
                 try:

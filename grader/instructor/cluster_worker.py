@@ -27,26 +27,15 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from grader.checking.job import GradeJob, LearnerResult, grade_learner, kill_active_children
-from grader.engine.launch import Limits, Policy
+from grader.checking.job import GradeJob, LearnerResult, grade_learner, grading_policy, kill_active_children
 from grader.engine.zygote import close_zygotes, warm_zygote
 
-__all__ = ["ZygotePlugin", "grade_payload", "pack_job", "result_payload", "job_policy",
+__all__ = ["ZygotePlugin", "grade_payload", "pack_job", "result_payload",
            "MAX_PAYLOAD_BYTES", "worker_identity", "active_defences"]
 
 # The most bytes of one learner's work sent to a worker (the local path reads at most this too:
 # zips are refused above archive.MAX_ZIP_BYTES, .py/.ipynb files are small).
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
-
-
-def job_policy(call_timeout_s: float | None, memory_mb: int | None) -> Policy:
-    """The sandbox policy :func:`grade_learner` uses for a job with these options (its zygote's key)."""
-    limits = Limits()
-    if call_timeout_s is not None:
-        limits = replace(limits, call_timeout_s=call_timeout_s)
-    if memory_mb is not None:
-        limits = replace(limits, memory_mb=memory_mb)
-    return Policy(isolate=True, limits=limits, warm=True)
 
 
 class ZygotePlugin(WorkerPlugin):
@@ -61,7 +50,7 @@ class ZygotePlugin(WorkerPlugin):
 
     def setup(self, worker: Any = None) -> None:
         os.environ.setdefault("MPLBACKEND", "Agg")
-        warm_zygote(job_policy(self.call_timeout_s, self.memory_mb))
+        warm_zygote(grading_policy(self.call_timeout_s, self.memory_mb))
 
     def teardown(self, worker: Any = None) -> None:
         kill_active_children()
@@ -80,7 +69,7 @@ def _safe_relative(name: str) -> PurePosixPath:
 
 def pack_job(job: GradeJob) -> dict[str, Any]:
     """The job as plain data plus the learner's bytes (read here, on the client)."""
-    from grader.instructor.intake import _relevant_files
+    from grader.instructor.intake import relevant_files
 
     payload: dict[str, Any] = {"job": {f: getattr(job, f) for f in GradeJob.__dataclass_fields__},
                                "name": Path(job.path).name, "files": {}, "problem": ""}
@@ -89,7 +78,7 @@ def pack_job(job: GradeJob) -> dict[str, Any]:
         if job.kind == "zip":
             files[""] = Path(job.path).read_bytes()[:MAX_PAYLOAD_BYTES + 1]
         elif job.kind == "folder":
-            for path in sorted(_relevant_files(Path(job.path))):
+            for path in sorted(relevant_files(Path(job.path))):
                 files[path.relative_to(job.path).as_posix()] = path.read_bytes()
     except OSError as exc:
         payload["problem"] = f"the submission could not be read ({exc.strerror or exc})"
@@ -155,5 +144,6 @@ def worker_identity(exercise_ids: tuple[str, ...] = ()) -> dict[str, str]:
 def active_defences() -> list[str]:
     """The sandbox defences this machine gives a learner's child (as `grader grade` lists them)."""
     from grader.engine.launch import describe_defences
+    from grader.engine.policy import Policy
 
     return sorted(describe_defences(Policy(isolate=True))[0])

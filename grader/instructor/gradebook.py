@@ -10,9 +10,15 @@ Per learner, in ``OUT/<learner>/``:
 Every file is written to a temporary name in its folder and renamed into place, and
 ``result.json`` goes last, so a learner whose ``result.json`` exists is complete.
 
-``OUT/grades.csv`` has one row per learner: ``learner``, one column of points per
-exercise, ``total``, ``max``, ``notes``; UTF-8, sorted by learner, and no cell starts
-with a character a spreadsheet would read as a formula.
+``OUT/grades.csv`` starts with a UTF-8 byte-order mark (so Excel reads accents right);
+the header is ``learner``, ``name`` (the original name), one column of points per
+exercise, ``total``, ``max``, ``notes``, ``grader_version``, ``seed``; the second row,
+``Points Possible``, holds each column's maximum; then one row per learner, sorted by
+learner. No cell starts with a character a spreadsheet would read as a formula.
+
+Learner-derived text (exception messages, file and zip member names, ids) goes through
+:mod:`grader.checking.inert` on its way into each file: escaped or fenced in Markdown,
+one formula-safe line in CSV, control characters and escape sequences stripped in JSON.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ import csv
 import io
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from grader.checking.inert import csv_cell, inert_json, markdown_block, markdown_inline
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
+from grader.checking.printed import LABEL, visible_printed
 from grader.checking.terminal import STATUS_WORDS, visible_feedback
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "spreadsheet_safe",
     "write_grades_csv",
     "GRADESCOPE_VISIBILITIES",
+    "POINTS_POSSIBLE",
 ]
 
 GRADESCOPE_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -69,22 +77,22 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def _fence(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}text\n{text}\n{ticks}"
-
-
 def _test_line(test: TestResult) -> str:
     hidden = " (hidden)" if test.visibility == "hidden" else ""
-    return f"| {_ICONS[test.status]} | {test.name}{hidden} | {test.points:g}/{test.max_points:g} |"
+    points = f"{test.points:g}/{test.max_points:g}"
+    return f"| {_ICONS[test.status]} | {markdown_inline(test.name)}{hidden} | {points} |"
+
+
+def _notes_markdown(notes: tuple[str, ...] | list[str]) -> list[str]:
+    """One quote per note, each followed by a blank line: a table or heading after it stays one."""
+    return [line for note in notes for line in (f"> note: {markdown_inline(note)}", "")]
 
 
 def _exercise_markdown(exercise: ExerciseResult, reveal_hidden: bool) -> list[str]:
     word = STATUS_WORDS[exercise.status][0]
-    lines = [f"## {exercise.id} · {exercise.title}: {exercise.points:g}/{exercise.max_points:g} "
-             f"({word})", ""]
-    lines += [f"> note: {note}" for note in exercise.notes]
+    lines = [f"## {markdown_inline(exercise.id)} · {markdown_inline(exercise.title)}: "
+             f"{exercise.points:g}/{exercise.max_points:g} ({word})", ""]
+    lines += _notes_markdown(exercise.notes)
     if exercise.status is Status.NOT_ATTEMPTED:
         return lines + ["Not attempted yet: no file, or the functions still raise "
                         "`NotImplementedError`.", ""]
@@ -95,27 +103,29 @@ def _exercise_markdown(exercise: ExerciseResult, reveal_hidden: bool) -> list[st
             continue
         text = visible_feedback(test, reveal_hidden).strip()
         label = "hidden check" if test.visibility == "hidden" else "check"
-        lines.append(f"### {_ICONS[test.status]} {label}: {test.name} "
+        lines.append(f"### {_ICONS[test.status]} {label}: {markdown_inline(test.name)} "
                      f"({STATUS_WORDS[test.status][0]}, {test.points:g}/{test.max_points:g})")
         if text in shown:
-            lines += ["", f"The same problem as in “{shown[text]}” above.", ""]
+            lines += ["", f"The same problem as in “{markdown_inline(shown[text])}” above.", ""]
         elif text:
             shown[text] = test.name
-            lines += ["", _fence(text), ""]
+            lines += ["", markdown_block(text), ""]
         else:
             lines += ["", "Details of hidden checks are not shown: test your code on inputs of "
                           "your own (other shapes, sizes, extreme values).", ""]
+        if printed := visible_printed(test, reveal_hidden):
+            lines += [f"{LABEL[0].upper()}{LABEL[1:]}:", "", markdown_block(printed), ""]
     return lines
 
 
 def feedback_markdown(learner: LearnerResult, reveal_hidden: bool = False) -> str:
     """The learner's feedback page."""
     run = learner.result
-    lines = [f"# Feedback for {learner.learner}", "",
+    lines = [f"# Feedback for {markdown_inline(learner.learner)}", "",
              f"**Score: {run.points:g} / {run.max_points:g} points**", ""]
     if learner.reason:
-        lines += [f"> **Not graded normally:** {learner.reason}", ""]
-    lines += [f"> note: {note}" for note in run.notes]
+        lines += [f"> **Not graded normally:** {markdown_inline(learner.reason)}", ""]
+    lines += _notes_markdown(run.notes)
     for exercise in run.exercises:
         lines += _exercise_markdown(exercise, reveal_hidden)
     lines += ["---", f"Graded by grader {learner.grader_version}. Your code ran in a separate, "
@@ -131,6 +141,8 @@ def _gradescope_test(test: TestResult, reveal_hidden: bool) -> dict[str, Any]:
         output += f"\n{text}"
     elif hidden:
         output = ""
+    if printed := visible_printed(test, reveal_hidden):
+        output += f"\n{LABEL}:\n{printed}"
     return {
         "name": f"{test.exercise} · {'hidden: ' if hidden else ''}{test.name}",
         "score": float(test.points),
@@ -150,12 +162,12 @@ def gradescope_results(run: RunResult, execution_time: float, reveal_hidden: boo
     summary += [f"note: {note}" for note in run.notes]
     summary += [f"{e.id} {e.title}: {e.points:g}/{e.max_points:g} ({STATUS_WORDS[e.status][0]})"
                 for e in run.exercises]
-    return {
+    return inert_json({
         "score": float(run.points),
         "execution_time": round(float(execution_time), 3),
         "output": "\n".join(summary),
         "tests": [_gradescope_test(t, reveal_hidden) for e in run.exercises for t in e.tests],
-    }
+    })
 
 
 def write_learner_views(out: Path, learner: LearnerResult, reveal_hidden: bool) -> None:
@@ -170,7 +182,8 @@ def commit_learner(out: Path, learner: LearnerResult, reveal_hidden: bool) -> st
     """Write the learner's three files (result.json last); return its path relative to `out`."""
     write_learner_views(out, learner, reveal_hidden)
     relative = f"{learner.learner}/result.json"
-    atomic_write(out / relative, json.dumps(learner.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    record = inert_json(learner.to_dict())
+    atomic_write(out / relative, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return relative
 
 
@@ -202,15 +215,21 @@ def notes_for(learner: LearnerResult) -> str:
     return "; ".join(n.replace("\r", " ").replace("\n", " ") for n in notes if n)
 
 
-def spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet shows as text: no leading = + - @ (or tab, CR) formula starters."""
-    text = text.replace("\r", " ").replace("\n", " ")
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
+#: A cell a spreadsheet shows as text (the one place: :func:`grader.checking.inert.csv_cell`).
+spreadsheet_safe = csv_cell
+
+
+POINTS_POSSIBLE = "Points Possible"
 
 
 def write_grades_csv(path: Path, exercise_ids: list[str],
-                     rows: list[tuple[str, LearnerResult | None, str]]) -> None:
-    """grades.csv from (learner, committed result or None, note when there is none)."""
+                     rows: list[tuple[str, LearnerResult | None, str]],
+                     names: dict[str, str] | None = None, seed: str | None = None) -> None:
+    """grades.csv from (learner, committed result or None, note when there is none).
+
+    `names` maps a learner id to the original name; `seed` is the batch's hidden seed.
+    """
+    names = names or {}
     maxima = {e: 0.0 for e in exercise_ids}
     for _, result, _ in rows:
         for exercise in result.result.exercises if result else ():
@@ -218,16 +237,20 @@ def write_grades_csv(path: Path, exercise_ids: list[str],
                 maxima[exercise.id] = max(maxima[exercise.id], exercise.max_points)
     total_max = round(sum(maxima.values()), 6)
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["learner", *exercise_ids, "total", "max", "notes"])
+    writer.writerow(["learner", "name", *exercise_ids, "total", "max", "notes", "grader_version", "seed"])
+    writer.writerow([POINTS_POSSIBLE, "", *(f"{maxima[e]:g}" for e in exercise_ids), f"{total_max:g}",
+                     f"{total_max:g}", "", "", ""])
     for learner, result, note in sorted(rows, key=lambda r: (r[0].casefold(), r[0])):
+        name = spreadsheet_safe(names.get(learner, learner))
         if result is None:
-            writer.writerow([spreadsheet_safe(learner), *([""] * len(exercise_ids)), "",
-                             f"{total_max:g}", spreadsheet_safe(note)])
+            writer.writerow([spreadsheet_safe(learner), name, *([""] * len(exercise_ids)), "",
+                             f"{total_max:g}", spreadsheet_safe(note), "", seed or ""])
             continue
         points = {e.id: e.points for e in result.result.exercises}
         cells = [f"{points.get(e, 0.0):g}" for e in exercise_ids]
         total = round(sum(points.get(e, 0.0) for e in exercise_ids), 6)
-        writer.writerow([spreadsheet_safe(learner), *cells, f"{total:g}", f"{total_max:g}",
-                         spreadsheet_safe(notes_for(result))])
+        writer.writerow([spreadsheet_safe(learner), name, *cells, f"{total:g}", f"{total_max:g}",
+                         spreadsheet_safe(notes_for(result)), result.grader_version, seed or ""])
     atomic_write(path, buffer.getvalue())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -23,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.checking.job import GradeJob, grade_learner
+from grader.checking.job import GradeJob, default_budget, grade_learner, ungraded
+from grader.checking.runner import hidden_seed
 from grader.course.exercises import EXERCISES, find_exercise
 from grader.instructor.gradebook import atomic_write, gradescope_results
 
@@ -33,19 +33,22 @@ ROOT_ENV = "GRADER_AUTOGRADER_ROOT"
 DEFAULT_ROOT = "/autograder"
 
 
-def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Grade `root`/submission; return Gradescope's results dictionary."""
+def _job(root: Path, config: dict[str, Any], work: Path) -> GradeJob:
     exercises = tuple(find_exercise(e).id for e in config.get("exercises") or ()) or tuple(
         e.id for e in EXERCISES)
-    seed_text = os.environ.get("GRADER_SEED", "").strip()
-    seed = int(seed_text) if seed_text.isdigit() else secrets.randbelow(2**31)
+    return GradeJob(learner="submission", path=str(root / "submission"), kind="folder",
+                    work_dir=str(work / "unpacked"), exercises=exercises, seed=hidden_seed()[0],
+                    budget_s=default_budget(len(exercises)), call_timeout_s=config.get("call_timeout_s"))
+
+
+def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Grade `root`/submission; return Gradescope's results dictionary."""
     work = Path(tempfile.mkdtemp(prefix="grader-autograder-"))
     try:
-        job = GradeJob(learner="submission", path=str(root / "submission"), kind="folder",
-                       work_dir=str(work / "unpacked"), exercises=exercises, seed=seed,
-                       budget_s=60.0 + 120.0 * len(exercises),
-                       call_timeout_s=config.get("call_timeout_s"))
-        result = grade_learner(job)
+        job = _job(root, config, work)
+        result = grade_learner(job) if (root / "submission").is_dir() else ungraded(
+            job, f"the autograder could not grade this submission: {root / 'submission'} is not a "
+                 "folder. Please tell your instructor")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return gradescope_results(result.result, result.duration_s, bool(config.get("reveal_hidden")),
@@ -53,6 +56,7 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failure(message: str, started: float) -> dict[str, Any]:
+    """When even the configuration cannot be read: a results file all the same."""
     return {"score": 0.0, "execution_time": round(time.monotonic() - started, 3),
             "output": f"The autograder could not grade this submission: {message}. "
                       "Please tell your instructor.", "tests": []}
@@ -67,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     results_file = args.root / "results" / "results.json"
     try:
         config = json.loads(args.config.read_text()) if args.config and args.config.is_file() else {}
-        if not (args.root / "submission").is_dir():
-            results = _failure(f"{args.root / 'submission'} is not a folder", started)
-        else:
-            results = grade_submission(args.root, config)
+        results = grade_submission(args.root, config)
     except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
         results = _failure(f"{type(exc).__name__}: {exc}", started)
-    atomic_write(results_file, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    from grader.checking.inert import inert_json  # learner text leaves here: no escapes, no controls
+
+    atomic_write(results_file, json.dumps(inert_json(results), indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {results_file}: {results['score']:g} points, {len(results['tests'])} tests")
     return 0
 

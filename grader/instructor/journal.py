@@ -3,6 +3,9 @@
 A small sqlite3 database in WAL mode at ``OUT/.journal.sqlite``. Only the batch's
 parent process writes it (one writer); anyone may read it while a batch runs.
 
+A learner whose grading failed on the grader's side (``grader_error``) has its files
+written and its row kept with no job key, so it is never done: the next run grades it.
+
 A learner is *done* when their row carries the job key of the current run (a
 sha256 of their submission, the checks, the grader and the options) and their
 committed ``result.json`` exists. The result files are written first, then the
@@ -125,3 +128,12 @@ class Journal:
             "finished = excluded.finished, points = excluded.points, "
             "max_points = excluded.max_points, graded_count = graded_count + 1",
             (learner, job_key, content_hash, result_path, time.time(), points, max_points))
+
+    def grader_error(self, learner: str, content_hash: str, result_path: str) -> None:
+        """Record a learner the grader failed on: files written, but not done (no job key)."""
+        self._db.execute(
+            "INSERT INTO learners(learner, job_key, content_hash, result_path, finished) "
+            "VALUES(?, NULL, ?, ?, ?) ON CONFLICT(learner) DO UPDATE SET job_key = NULL, "
+            "content_hash = excluded.content_hash, result_path = excluded.result_path, "
+            "finished = excluded.finished",
+            (learner, content_hash, result_path, time.time()))

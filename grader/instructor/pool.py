@@ -27,23 +27,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from grader.checking.job import GradeJob, LearnerResult, grade_learner, kill_active_children
+from grader.checking.job import GradeJob, LearnerResult, grade_learner, kill_active_children, ungraded
 from grader.engine.zygote import close_zygotes
 
-__all__ = ["run_jobs", "failed_result", "MAX_TRIES"]
+__all__ = ["run_jobs", "MAX_TRIES"]
 
 MAX_TRIES = 2
-
-
-def failed_result(job: GradeJob, reason: str, started: float | None = None) -> LearnerResult:
-    """A row for a learner whose job produced nothing: 0 points and the reason."""
-    from grader.checking.outcomes import ExerciseResult, RunResult
-    from grader.course.exercises import find_exercise
-
-    exercises = tuple(ExerciseResult(e.id, e.title) for e in map(find_exercise, job.exercises))
-    now = time.time()
-    return LearnerResult(job.learner, RunResult(exercises), reason, os.path.basename(job.path),
-                         started or now, now, content_hash=job.content_hash)
 
 
 def _stop_worker(signum: int = 0, frame: object = None) -> None:
@@ -134,14 +123,14 @@ def run_jobs(
                     broken = True
                     running[future] = (job, started)
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that did not unpickle
-                    on_result(failed_result(job, f"the grading process failed ({exc})", started))
+                    on_result(ungraded(job, f"the grading process failed ({exc})", started))
             late = [(f, job, started) for f, (job, started) in running.items()
                     if not f.done() and time.time() - started > backstop_s(job)]
             if not broken and not late:
                 continue
             for future, job, started in late:
                 running.pop(future)
-                on_result(failed_result(
+                on_result(ungraded(
                     job, f"grading took longer than {backstop_s(job):g} s and was stopped", started))
             # The pool is broken, or has a worker stuck on a late job: replace it and hand
             # the jobs still in flight to the new pool. After a break each of them is rerun
@@ -155,7 +144,7 @@ def run_jobs(
                     suspects.add(job.learner)
                 if tries.get(job.learner, 0) >= MAX_TRIES:
                     suspects.discard(job.learner)
-                    on_result(failed_result(
+                    on_result(ungraded(
                         job, f"the grading process died {MAX_TRIES} times on this submission "
                              "(out of memory or a crash)"))
                 else:

@@ -5,10 +5,11 @@
     {"learners": int, "graded": int, "max_points": float,
      "scores": {"mean": float, "median": float, "min": float, "max": float},
      "histogram": {"edges": [float], "counts": [int]},        # totals, in points
-     "exercises": [{"id", "title", "max_points", "mean_points",
-                    "pass_rate", "attempted_rate"}],          # rates in 0..1 over graded learners
+     "exercises": [{"id", "title", "max_points", "mean_points", "attempted",
+                    "pass_rate", "attempted_rate",            # rates in 0..1 over graded learners
+                    "pass_rate_attempted"}],                  # 0..1 over those who attempted it
      "checks": [{"exercise", "name", "visibility", "max_points", "passed", "count",
-                 "pass_rate"}],                               # hardest first
+                 "pass_rate"}],        # count: learners who attempted the exercise; hardest first
      "problems": [{"learner", "reason"}]}
 
 The plot shows the score histogram, the pass rate of each exercise and of each
@@ -22,6 +23,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from grader.checking.inert import inert_json
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import Status
 from grader.instructor.gradebook import atomic_write
@@ -56,13 +58,17 @@ def summarise(learners: int, results: list[LearnerResult], exercise_ids: list[st
     checks: dict[tuple[str, str, str], list[float]] = {}
     for exercise_id in exercise_ids:
         found = [e for r in results for e in r.result.exercises if e.id == exercise_id]
+        tried = [e for e in found if e.status is not Status.NOT_ATTEMPTED]
         exercises.append({
             "id": exercise_id, "title": titles.get(exercise_id, ""), "max_points": maxima[exercise_id],
             "mean_points": round(sum(e.points for e in found) / count, 3),
             "pass_rate": round(sum(e.status is Status.PASSED for e in found) / count, 3),
-            "attempted_rate": round(sum(e.status is not Status.NOT_ATTEMPTED for e in found) / count, 3),
+            "attempted_rate": round(len(tried) / count, 3),
+            "attempted": len(tried),
+            "pass_rate_attempted": round(
+                sum(e.status is Status.PASSED for e in tried) / max(len(tried), 1), 3),
         })
-        for e in found:
+        for e in tried:  # a learner who never attempted an exercise does not count against its checks
             for t in e.tests:
                 slot = checks.setdefault((t.exercise, t.name, t.visibility), [0, 0, t.max_points])
                 slot[0] += t.status is Status.PASSED
@@ -90,6 +96,21 @@ def summarise(learners: int, results: list[LearnerResult], exercise_ids: list[st
     }
 
 
+LEGEND = (("#c44e52", "under 50 %"), ("#dd8452", "50-80 %"), ("#55a868", "80 % or more"))
+
+
+def _label(text: str, width: int = 48, lines: int = 2) -> str:
+    """`text` wrapped at word boundaries (underscores count as breaks), at most `lines` lines."""
+    import textwrap
+
+    wrapped = textwrap.wrap(text.replace("_", "_ "), width, break_long_words=False, break_on_hyphens=False)
+    wrapped = [line.replace("_ ", "_") for line in wrapped]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1].rstrip("_ ") + " …"
+    return "\n".join(wrapped)
+
+
 def _plot(summary: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -97,7 +118,7 @@ def _plot(summary: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     checks = summary["checks"]
-    height = 3.4 + 0.26 * max(len(checks), 4)
+    height = 3.4 + 0.4 * max(len(checks), 4)
     fig = plt.figure(figsize=(11, height), layout="constrained")
     rows: Any = fig.subfigures(2, 1, height_ratios=[3.4, height - 3.4])
     top, bottom = rows[0], rows[1]
@@ -117,7 +138,7 @@ def _plot(summary: dict[str, Any], path: Path) -> None:
                label="attempted")
     ax_ex.set(title="Pass rate per exercise", ylabel="% of learners", ylim=(0, 105))
     ax_ex.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8, frameon=False)
-    names = [f"{c['exercise']} {'[hidden] ' if c['visibility'] == 'hidden' else ''}{c['name']}"[:70]
+    names = [_label(f"{c['exercise']} {'[hidden] ' if c['visibility'] == 'hidden' else ''}{c['name']}")
              for c in checks]
     rates = [100 * c["pass_rate"] for c in checks]
     colours = ["#c44e52" if r < 50 else "#dd8452" if r < 80 else "#55a868" for r in rates]
@@ -125,7 +146,13 @@ def _plot(summary: dict[str, Any], path: Path) -> None:
     ax_checks.bar_label(bars, [f"{c['passed']}/{c['count']}" for c in checks], padding=3, fontsize=7)
     ax_checks.set_yticks(range(len(names)), names, fontsize=8)
     ax_checks.invert_yaxis()
-    ax_checks.set(title="Pass rate per check (hardest first)", xlabel="% of learners", xlim=(0, 100))
+    ax_checks.set(title="Pass rate per check, among the learners who attempted the exercise (hardest first)",
+                  xlabel="% of the learners who attempted it", xlim=(0, 112))
+    from matplotlib.patches import Patch
+
+    ax_checks.legend(handles=[Patch(color=c, label=t) for c, t in LEGEND], loc="upper center",
+                     bbox_to_anchor=(0.5, -0.1), ncol=3,
+                     fontsize=7, title="pass rate", title_fontsize=7, frameon=False)
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
@@ -134,7 +161,7 @@ def write_summary(out: Path, learners: int, results: list[LearnerResult],
                   exercise_ids: list[str]) -> dict[str, Any]:
     """Write OUT/summary.json and OUT/summary.png; return the summary."""
     summary = summarise(learners, results, exercise_ids)
-    atomic_write(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(out / "summary.json", json.dumps(inert_json(summary), indent=2, ensure_ascii=False) + "\n")
     temp = out / ".summary.png.tmp"
     _plot(summary, temp)
     temp.replace(out / "summary.png")

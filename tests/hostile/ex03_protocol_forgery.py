@@ -3,8 +3,8 @@
 sigmoid finds the request it is serving (in the worker's stack frame), writes a
 well-formed reply with that id and a wrong value ahead of the worker's own reply, then
 returns normally; the worker's reply then arrives when tanh is asked, with the wrong
-id. relu writes garbage bytes (an absurd frame length). The pipe's number is the last
-argument of the worker's command line (it can also be found in /proc/self/fd).
+id. relu writes garbage bytes (an absurd frame length). The pipe's number is the second
+argument of the child's command line (it can also be found in /proc/self/fd).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 
 import tensorflow as tf
 
-OUT_FD = int(sys.argv[-1])
+OUT_FD = int(sys.argv[2])
 
 
 def _request_id():

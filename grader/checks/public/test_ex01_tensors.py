@@ -91,8 +91,11 @@ def check_describe(got: Any, expected: list[Any], what: str) -> None:
     got_rank, got_shape, got_dtype = got
     if isinstance(got_rank, np.ndarray) and got_rank.ndim == 0 and got_rank.dtype.kind in "iu":
         got_rank = int(got_rank)
-    if isinstance(got_shape, np.ndarray) and got_shape.ndim == 1 and got_shape.dtype.kind in "iu":
+    if isinstance(got_shape, np.ndarray) and got_shape.ndim == 1 and got_shape.dtype.kind in "iu" \
+            and got_shape.size <= 64:  # a longer "shape" is wrong anyway: never turn it into a tuple
         got_shape = tuple(int(n) for n in got_shape)
+    if isinstance(got_dtype, np.ndarray) and got_dtype.ndim == 0 and got_dtype.dtype.kind == "U":
+        got_dtype = str(got_dtype)  # a tf.string scalar holding the name
     if isinstance(got_shape, list):
         got_shape = tuple(got_shape)
     if type(got_rank) is not int or got_rank != rank:
@@ -102,7 +105,7 @@ def check_describe(got: Any, expected: list[Any], what: str) -> None:
     if not isinstance(got_shape, tuple) or got_shape != shape:
         raise CheckFailure(f"{what} gave the wrong shape", expected=f"the tuple {shape}",
                            got=show(got_shape), hint="convert the TensorShape: tuple(t.shape)")
-    if got_dtype != dtype:
+    if not isinstance(got_dtype, str) or got_dtype != dtype:
         hint = "the name of the dtype is t.dtype.name"
         if isinstance(got_dtype, str) and dtype in got_dtype:
             hint = f"return just the name, {dtype!r}: t.dtype.name"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from grader.checking.forbidden import assert_allowed
+from grader.checking.forbidden import check_forbidden, check_tripwire
 from grader.checks.support import (
     array_of,
     brief,
@@ -49,8 +49,9 @@ OVERFLOW = {
 def check_activation(sub: Any, name: str, x: Any, expected: Any, mistakes: Any = None,
                      what: str | None = None, **tolerance: Any) -> Any:
     """Forbidden APIs first, then the learner's values against the expected ones."""
-    assert_allowed(sub.ex03.source, BANNED, name, LESSONS[name])
+    check_forbidden(sub, "ex03", BANNED, name, LESSONS[name])
     got = getattr(sub.ex03, name)(x)
+    check_tripwire(sub, BANNED, name, LESSONS[name])
     return expect_values(got, expected, what or f"{name}(x) with x = {brief(x)}", mistakes=mistakes,
                          nonfinite_hint=OVERFLOW.get(name), **tolerance)
 
@@ -79,8 +80,9 @@ def test_relu(sub: Any) -> None:
 
 
 def check_softmax(sub: Any, x: Any, expected: Any, mistakes: Any, what: str | None = None) -> Any:
-    assert_allowed(sub.ex03.source, BANNED, "softmax", LESSONS["softmax"])
+    check_forbidden(sub, "ex03", BANNED, "softmax", LESSONS["softmax"])
     got = sub.ex03.softmax(x)
+    check_tripwire(sub, BANNED, "softmax", LESSONS["softmax"])
     what = what or f"softmax(x) with x = {brief(x)}"
     return expect_softmax(got, expected, what, mistakes=mistakes)
 

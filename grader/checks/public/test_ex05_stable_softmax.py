@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from grader.checking.feedback import as_array
-from grader.checking.forbidden import assert_allowed
+from grader.checking.forbidden import check_forbidden, check_tripwire
 from grader.checks.mistakes import OVERFLOW_HINT, UNDERFLOW_HINT
 from grader.checks.support import (
     array_of,
@@ -69,8 +69,10 @@ def finite_hint(got: Any) -> str:
 
 def call(sub: Any, function: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
     """Forbidden shortcuts first, then the learner's function."""
-    assert_allowed(sub.ex05.source, BANNED, function, LESSONS[function])
-    return getattr(sub.ex05, function)(*args, **(kwargs or {}))
+    check_forbidden(sub, "ex05", BANNED, function, LESSONS[function])
+    got = getattr(sub.ex05, function)(*args, **(kwargs or {}))
+    check_tripwire(sub, BANNED, function, LESSONS[function])
+    return got
 
 
 def describe_call(function: str, args: list[np.ndarray], kwargs: dict[str, Any] | None) -> str:

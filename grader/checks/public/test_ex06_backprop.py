@@ -114,10 +114,10 @@ def compute_tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
 
 def require_by_hand(sub: Any) -> None:
     """Fail when the learner's file uses automatic differentiation."""
-    from grader.checking.forbidden import assert_allowed
+    from grader.checking.forbidden import check_forbidden
 
-    assert_allowed(sub.ex06.source, AUTODIFF,
-                   lesson="backward() must apply the chain rule by hand; automatic "
+    check_forbidden(sub, "ex06", AUTODIFF, ("forward", "backward"),
+                    lesson="backward() must apply the chain rule by hand; automatic "
                           "differentiation (GradientTape, tf.gradients, jax.grad) is not allowed "
                           "here")
 
@@ -132,7 +132,7 @@ def run_forward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray, y: np.nd
 
 
 def run_backward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray,
-                 y: np.ndarray) -> dict[str, Any]:
+                 y: np.ndarray, by_hand: bool = False) -> dict[str, Any]:
     """forward, then backward with the cache exactly as it came back; a dict of gradients."""
     _, cache = run_forward(sub, params, x, y)
     try:
@@ -144,6 +144,10 @@ def run_backward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray,
                            got=f"{exc.type_name}: {exc.message.splitlines()[0][:200]}"
                                + (f"\n          at {exc.traceback[-1]}" if exc.traceback else ""),
                            hint=f"check where the transposes go; {TRANSPOSE_HINT}") from None
+    from grader.checking.forbidden import check_tripwire
+
+    if by_hand:  # the checks that grade the gradients themselves
+        check_tripwire(sub, AUTODIFF, "backward", "apply the chain rule by hand")
     if not isinstance(grads, dict):
         raise CheckFailure("backward(params, cache) must return a dict of gradients",
                            expected='{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}', got=show(grads),
@@ -243,7 +247,7 @@ def check_all(sub: Any, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndar
         check_loss(run_forward(sub, params, x, y)[0], loss, m)
     if not any(k in KEYS for k in keys):
         return  # the loss alone: forward's points never depend on backward
-    grads = run_backward(sub, params, x, y)
+    grads = run_backward(sub, params, x, y, by_hand=True)
     for key in (k for k in keys if k in KEYS):
         check_gradient(key, grads[key], expected[key], m,
                        without[key] if key in ("W1", "b1") else None)
@@ -296,5 +300,5 @@ def test_hidden_layer_gradients(sub: Any) -> None:
 @pytest.mark.points(1)
 def test_no_automatic_differentiation(sub: Any) -> None:
     """the gradients are computed by hand, without GradientTape or other autodiff"""
-    run_backward(sub, PARAMS, X, Y)  # an untouched stub is "not attempted", not a pass
+    run_backward(sub, PARAMS, X, Y, by_hand=True)  # an untouched stub is "not attempted", not a pass
     require_by_hand(sub)

@@ -1,13 +1,17 @@
 """Exercise 8 (a Keras MLP on MNIST): public checks.
 
-The model stays in the learner's child process; these checks see its description
-(layer classes, units, shapes) and call its methods through the session. Only
-numpy crosses (`tensors=False`), so the same checks run on Keras with the
-TensorFlow or the JAX backend, and nothing here imports a framework.
+The model stays in the learner's child process. What counts is what this process
+rebuilds from it: the child exports the layers' configs and weights as plain data, and
+grader.checking.mlp checks each layer against an allowlist of kinds (by its config keys
+and weight shapes, not by the class name the child reports), caps the parameters, and
+computes the model's scores with its own numpy forward pass. The child's predict() only
+runs on random images, to show that the rebuilt model is the learner's model; it never
+decides a score. Only numpy crosses (`tensors=False`), so the same checks run on Keras
+with the TensorFlow or the JAX backend, and nothing here imports a framework.
 
-The quick training check trains a fresh model on 6,000 training images for one
-epoch and scores it, in this process, on 2,000 other training images the model
-never saw. The full training run and the test-set score are hidden checks.
+The quick training check trains a fresh model on 6,000 training images for one epoch
+and scores it, in this process, on 2,000 other training images (the child never sees
+them). The full training run and the test-set score are hidden checks.
 """
 
 from __future__ import annotations
@@ -19,17 +23,12 @@ import numpy as np
 import pytest
 
 from grader.checking.feedback import CheckFailure, show
+from grader.checking.mlp import MAX_PARAMS, Mlp, rebuild
 from grader.engine.child import LearnerError
 from grader.engine.inside.protocol import Handle
 
 pytestmark = pytest.mark.exercise("ex08")
 
-#: Layer classes an MLP may use: scaling and reshaping, Dense layers, regularisation.
-MLP_LAYERS = frozenset({
-    "InputLayer", "Rescaling", "Normalization", "Flatten", "Reshape", "Dense", "Activation",
-    "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Dropout", "AlphaDropout", "GaussianDropout",
-    "GaussianNoise", "BatchNormalization", "LayerNormalization",
-})
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 QUICK_TRAIN, QUICK_HELD_OUT = slice(0, 6000), slice(54000, 56000)
@@ -38,103 +37,87 @@ QUICK_ACCURACY = 0.5  # chance is 10 %; one epoch on 6,000 images gets a working
 BUILD_TIMEOUT_S = 60.0
 TRAIN_QUICK_TIMEOUT_S = 60.0
 PREDICT_TIMEOUT_S = 60.0
+#: Random grey images (never MNIST test images): our rebuild must agree with the learner's model on them.
+PROBE = np.random.default_rng(8).integers(0, 256, size=(32, *IMAGE_SHAPE), dtype=np.uint8)
+PROBE_RTOL, PROBE_ATOL = 1e-3, 1e-4
 
 
-# ---------------------------------------------------------------- the model's description
+# ---------------------------------------------------------------- the model, rebuilt here
 
 
-def _why_not_mlp(layer_class: str) -> str:
-    if "Conv" in layer_class:
-        return f"{layer_class} is a convolution; this exercise asks for an MLP of Dense layers"
-    if "Pool" in layer_class:
-        return (f"{layer_class} is a pooling layer, a part of convolutional networks; this "
-                "exercise asks for an MLP of Dense layers")
-    if any(word in layer_class for word in ("LSTM", "GRU", "RNN", "Bidirectional")):
-        return f"{layer_class} is a recurrent layer; this exercise asks for an MLP of Dense layers"
-    if "Attention" in layer_class:
-        return f"{layer_class} is an attention layer; this exercise asks for an MLP of Dense layers"
-    if layer_class == "Lambda":
-        return "a Lambda layer can hide any computation; build the MLP from Keras layers only"
-    return f"{layer_class} is not a layer of an MLP; this exercise asks for an MLP of Dense layers"
-
-
-def model_layers(model: Any, what: str = "build_model()") -> list[dict[str, Any]]:
-    """The layer records of a model handle, or a failure saying what came back instead."""
+def model_handle(model: Any, what: str = "build_model()") -> Handle:
+    """The learner's model as a handle, or a failure saying what came back instead."""
     if not isinstance(model, Handle) or model.description.get("kind") != "keras_model":
         raise CheckFailure(f"{what} must return a Keras model",
                            expected="a keras.Model (e.g. keras.Sequential([...]))",
                            got="None" if model is None else show(model),
                            hint="did you forget `return model`?" if model is None else None)
-    layers = model.description.get("layers")
-    return [layer for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else []
+    return model
 
 
-def check_mlp(model: Any) -> list[dict[str, Any]]:
-    layers = model_layers(model)
-    classes = [str(layer.get("class")) for layer in layers]
-    for layer_class in classes:
-        if layer_class not in MLP_LAYERS:
-            raise CheckFailure(
-                _why_not_mlp(layer_class),
-                expected="only " + ", ".join(sorted(MLP_LAYERS - {"InputLayer"})),
-                got="layers " + ", ".join(classes),
-                hint="an MLP flattens the image and applies Dense layers: keras.Input((28, 28)) "
-                     "-> Rescaling(1/255) -> Flatten -> Dense(..., 'relu') -> Dense(10)")
-    if classes.count("Dense") < 2:
+def check_mlp(sub: Any, model: Any) -> Mlp:
+    """The model as this grader rebuilds it from its layers' configs and weights (never their
+    names alone): allowlisted layer kinds, at most MAX_PARAMS, and a hidden Dense layer."""
+    data = sub.export_model("ex08", model_handle(model), max_values=MAX_PARAMS, timeout=BUILD_TIMEOUT_S)
+    mlp = rebuild(data)
+    if mlp.kinds().count("dense") < 2:
         raise CheckFailure("an MLP needs at least one hidden Dense layer before the output layer",
-                           expected="two or more Dense layers", got="layers " + ", ".join(classes),
+                           expected="two or more Dense layers",
+                           got="layers " + ", ".join(layer.reported for layer in mlp.layers),
                            hint="add a hidden layer such as Dense(256, activation='relu') before "
                                 "the Dense(10) output")
-    return layers
+    return mlp
 
 
-def last_units(layers: list[dict[str, Any]]) -> int | None:
-    dense = [layer for layer in layers if layer.get("class") == "Dense"]
-    units = dense[-1].get("units") if dense else None
-    return units if isinstance(units, int) else None
+def evaluable(sub: Any, model: Any) -> Mlp:
+    """check_mlp, and our forward pass agrees with the learner's own model on random images.
 
-
-def check_shapes(sub: Any, model: Handle) -> None:
-    """Input (None, 28, 28) and output (None, 10), from the description and a real prediction."""
-    layers = model_layers(model)
-    description = model.description
-    input_shape = description.get("input_shape")
-    if isinstance(input_shape, list) and tuple(input_shape[1:]) != IMAGE_SHAPE:
-        hint = "start the model with keras.Input(shape=(28, 28)) and let a Flatten layer make 784"
-        raise CheckFailure("the model must take whole images, shape (28, 28), as input",
-                           expected="input shape (None, 28, 28)",
-                           got=f"input shape {tuple(input_shape)}", hint=hint)
-    units = last_units(layers)
-    output_shape = description.get("output_shape")
-    got_units = output_shape[-1] if isinstance(output_shape, list) and output_shape else units
-    if got_units is not None and got_units != NUM_CLASSES:
-        raise CheckFailure(f"the model has {got_units} outputs; MNIST has 10 classes (digits 0-9)",
-                           expected="output shape (None, 10)",
-                           got=f"output shape {tuple(output_shape or [None, got_units])}",
-                           hint="the last layer must be Dense(10): one score per digit")
-    probe = np.zeros((2, *IMAGE_SHAPE), dtype=np.uint8)
+    The child's predict() counts for nothing; it can only show that we rebuilt something
+    else than the learner built (a subclassed model, a layer used twice), which we then say.
+    Predicting first also builds a model that was not built yet.
+    """
     try:
-        scores = sub.call_method("ex08", model, "predict", probe, verbose=0, timeout=PREDICT_TIMEOUT_S)
+        theirs = sub.call_method("ex08", model_handle(model), "predict", PROBE, verbose=0,
+                                 timeout=PREDICT_TIMEOUT_S)
     except LearnerError as exc:
         if exc.type_name == "NotImplementedError":
             raise
         raise CheckFailure("the model could not predict on a batch of raw images",
                            expected="model.predict(images) to work for images of shape (N, 28, 28)",
-                           got=f"{exc.type_name}: {exc.message.splitlines()[0][:240]}",
+                           got=f"{exc.type_name}: {exc.message.splitlines()[0][:240] if exc.message else ''}",
                            hint="start the model with keras.Input(shape=(28, 28))") from None
-    scores = np.asarray(scores) if not isinstance(scores, Handle) else scores
-    if not isinstance(scores, np.ndarray) or scores.shape != (2, NUM_CLASSES):
-        raise CheckFailure("model.predict on 2 images must give 2 rows of 10 scores",
-                           expected="shape (2, 10)", got=show(scores),
-                           hint="the model must end with Dense(10) and nothing after it that "
-                                "changes the shape")
+    mlp = check_mlp(sub, model)
+    ours = mlp.forward(PROBE)
+    scale = float(np.max(np.abs(ours))) if ours.size and np.all(np.isfinite(ours)) else 1.0
+    if not (isinstance(theirs, np.ndarray) and theirs.shape == ours.shape and np.allclose(
+            ours, theirs.astype(np.float32), rtol=PROBE_RTOL, atol=PROBE_ATOL * max(1.0, scale),
+            equal_nan=True)):
+        raise CheckFailure(
+            "the model this grader rebuilt from your layers does not compute what your model computes",
+            expected=f"the same scores from your model and from its layers applied in order "
+                     f"({', '.join(layer.reported for layer in mlp.layers)})",
+            got=f"your model: {show(theirs)}; its layers in order: {show(ours)}",
+            hint="build the model with keras.Sequential([...]) or keras.Input -> layers -> "
+                 "keras.Model, each layer used once, with no custom call()")
+    return mlp
+
+
+def check_shapes(sub: Any, model: Handle) -> None:
+    """Input (None, 28, 28) and output (None, 10), from the rebuilt model on real images."""
+    mlp = evaluable(sub, model)
+    output = mlp.output_shape(IMAGE_SHAPE)
+    if output != (NUM_CLASSES,):
+        raise CheckFailure(f"the model has {output[-1] if output else 1} outputs; MNIST has 10 classes "
+                           "(digits 0-9)" if len(output) == 1 else
+                           f"the model gives scores of shape {output} per image; MNIST has 10 classes",
+                           expected="output shape (None, 10)", got=f"output shape {(None, *output)}",
+                           hint="flatten the image first, and make the last layer Dense(10): one "
+                                "score per digit")
 
 
 def build(sub: Any) -> Handle:
     """A fresh model from the learner's build_model (seeded), checked to be a Keras model."""
-    model = sub.ex08.build_model(seed=0, timeout=BUILD_TIMEOUT_S)
-    model_layers(model)
-    return model
+    return model_handle(sub.ex08.build_model(seed=0, timeout=BUILD_TIMEOUT_S))
 
 
 def compile_and_check(sub: Any, model: Handle) -> None:
@@ -177,16 +160,16 @@ def train_and_score(sub: Any, x: np.ndarray, y: np.ndarray, epochs: int, batch_s
                     images: np.ndarray, labels: np.ndarray, timeout: float) -> tuple[Any, float]:
     """Build, compile and train a fresh model in the child; score it HERE on `images`.
 
-    The child gets `images` without `labels`. Returns (what train returned, accuracy).
+    The child never sees `images` or `labels`: the scores come from our own forward pass over the
+    trained weights. Returns (what train returned, accuracy).
     """
     model = build(sub)
     sub.ex08.compile_model(model, timeout=BUILD_TIMEOUT_S)  # train may also compile it itself
     history = sub.ex08.train(model, x, y, epochs, batch_size, timeout=timeout, tensors=False, seed=0)
-    scores = sub.call_method("ex08", model, "predict", images, batch_size=1024, verbose=0,
-                             timeout=PREDICT_TIMEOUT_S)
-    if not isinstance(scores, np.ndarray) or scores.shape != (len(images), NUM_CLASSES):
-        raise CheckFailure("model.predict must give one row of 10 scores per image",
-                           expected=f"shape ({len(images)}, 10)", got=show(scores))
+    scores = evaluable(sub, model).forward(images)  # here, with numpy: never the child's predict()
+    if scores.shape != (len(images), NUM_CLASSES):
+        raise CheckFailure("the model must give one row of 10 scores per image",
+                           expected=f"shape ({len(images)}, 10)", got=f"shape {scores.shape}")
     if not np.all(np.isfinite(scores)):
         raise CheckFailure("after training, the model's predictions contain nan or inf",
                            expected="finite scores", got=show(scores),
@@ -209,7 +192,7 @@ def mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.points(2)
 def test_model_is_an_mlp(sub: Any) -> None:
     """build_model returns an MLP: Dense layers only, no convolutions"""
-    check_mlp(build(sub))
+    check_mlp(sub, build(sub))
 
 
 @pytest.mark.points(2)

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from grader.engine.inside import protocol
+from grader.engine.inside.models import describe, export_model
 
-__all__ = ["main", "serve", "describe", "preload"]
+__all__ = ["main", "serve", "describe", "preload", "export_model"]
 
 _BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 tf: Any = None
@@ -62,8 +63,45 @@ class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         name = module.__name__
         module.__file__ = self.filename(name)
-        code = compile(self.sources[name]["source"], self.filename(name), "exec")
+        code = compile_deep(self.sources[name]["source"], self.filename(name))
         exec(code, module.__dict__)
+
+
+def compile_deep(source: str, filename: str) -> Any:
+    """compile(), with a big stack for deeply nested code (a 20000-term `1+1+...`).
+
+    Python's default recursion limit refuses such code although it is valid; the parent's
+    scanner accepts it the same way, so a grader limit never scores a learner down.
+    """
+    try:
+        return compile(source, filename, "exec")
+    except RecursionError:
+        pass
+    import threading
+
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 1_000_000))
+        try:
+            result["code"] = compile(source, filename, "exec")
+        except BaseException as exc:  # noqa: BLE001 - handed back to the importing thread
+            result["error"] = exc
+        finally:
+            sys.setrecursionlimit(old)
+
+    size = threading.stack_size()
+    threading.stack_size(64 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=work, name="compile-deep-source")
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(size)
+    if "error" in result:
+        raise result["error"]
+    return result["code"]
 
 
 class _Handles:
@@ -85,68 +123,18 @@ class _Handles:
         return self.objects[int(data["id"])]
 
 
-def _layer_record(layer: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {}
+def _serve_export(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    """The "export" op: a model handle as plain data (see export_model)."""
+    filenames = state.get("filenames", set())
     try:
-        config = layer.get_config()
-    except Exception:
-        pass
-    activation = config.get("activation")
-    try:
-        output_shape = list(layer.output.shape) if hasattr(layer, "output") else None
-    except Exception:
-        output_shape = None
-    return {
-        "class": type(layer).__name__,
-        "name": str(getattr(layer, "name", "")),
-        "units": config.get("units") if isinstance(config.get("units"), int) else None,
-        "activation": activation if isinstance(activation, str) else None,
-        "params": int(layer.count_params()) if getattr(layer, "built", False) else 0,
-        "output_shape": output_shape,
-    }
-
-
-def describe(value: Any) -> dict[str, Any]:
-    """A plain description of an object that stays in the child (layers for a model)."""
-    if hasattr(value, "layers") and hasattr(value, "count_params"):
-        layers: list[dict[str, Any]] = []
-
-        def walk(layer: Any) -> None:
-            inner = getattr(layer, "layers", None)
-            if isinstance(inner, list) and inner:
-                for sub in inner:
-                    walk(sub)
-            else:
-                layers.append(_layer_record(layer))
-
-        for top in value.layers:
-            walk(top)
-
-        def shape(attr: str) -> list[Any] | None:
-            for getter in (lambda: getattr(value, attr).shape, lambda: getattr(value, attr + "_shape")):
-                try:
-                    return [None if d is None else int(d) for d in getter()]
-                except Exception:  # noqa: BLE001 - not built yet, or a learner's odd model
-                    continue
-            return None
-
-        try:
-            params = int(value.count_params())
-        except Exception:
-            params = -1
-        return {
-            "kind": "keras_model",
-            "layers": layers,
-            "params": params,
-            "input_shape": shape("input"),
-            "output_shape": shape("output"),
-            "compiled": bool(getattr(value, "optimizer", None) is not None),
-        }
-    try:
-        text = repr(value)[:200]
-    except Exception:  # noqa: BLE001 - a learner object whose repr raises
-        text = ""
-    return {"kind": "object", "repr": text}
+        target = state["handles"].objects[int(request["handle"])]
+        options = protocol.decode_value(request["kwargs"], blobs, state["handles"].resolve)
+        value = export_model(target, int(options.get("max_values", 0)))
+        out: list[bytes] = []
+        encoded = protocol.encode_value(value, out)
+    except BaseException as exc:  # noqa: BLE001 - the learner's model or layers raised
+        return {"ok": False, "error": _error(exc, "call", filenames)}, []
+    return {"ok": True, "value": encoded}, out
 
 
 def _to_plain(value: Any, depth: int = 0) -> Any:
@@ -207,10 +195,13 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
     handles: _Handles = state["handles"]
     op = request.get("op")
     if op == "load":
+        _install_tripwire(state)
         finder = _SourceFinder(request["sources"])
         sys.meta_path.insert(0, finder)
         state["filenames"] = {finder.filename(n) for n in request["sources"]}
         return {"ok": True}, []
+    if op == "export":
+        return _serve_export(request, blobs, state)
     if op == "call":
         filenames = state.get("filenames", set())
         try:
@@ -233,18 +224,30 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
             return {"ok": False, "error": _error(exc, "arguments", filenames)}, []
         if request.get("seed") is not None:
             _seed(int(request["seed"]))
+        from grader.engine.inside import tripwire
+
         try:
-            value = function(*args, **kwargs)
+            with tripwire.graded() as used:
+                value = function(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - learner errors become data
-            return {"ok": False, "error": _error(exc, "call", filenames)}, []
+            return {"ok": False, "error": _error(exc, "call", filenames), "tripped": sorted(used)}, []
         out: list[bytes] = []
         try:
             encoded = protocol.encode_value(_to_plain(value), out, fallback=handles.add)
         except Exception as exc:  # noqa: BLE001
             return {"ok": False, "error": _error(exc, "result", filenames)}, []
-        return {"ok": True, "value": encoded}, out
+        return {"ok": True, "value": encoded, "tripped": sorted(used)}, out
     return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}",
                                     "traceback": [], "phase": "call"}}, []
+
+
+def _install_tripwire(state: dict[str, Any]) -> None:
+    """Before any learner code runs: the ready-made functions record their use (tripwire.py)."""
+    if not state.get("tripwire") and tf is not None:
+        from grader.engine.inside import tripwire
+
+        tripwire.install()
+        state["tripwire"] = True
 
 
 def _seed(seed: int) -> None:
@@ -255,6 +258,14 @@ def _seed(seed: int) -> None:
         keras.utils.set_random_seed(seed)
     elif tf is not None:
         tf.random.set_seed(seed)
+
+
+def _flush_learner_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the learner may have replaced or closed the stream
+            pass
 
 
 def serve(in_fd: int, out_fd: int) -> int:
@@ -271,6 +282,7 @@ def serve(in_fd: int, out_fd: int) -> int:
         if request.get("op") == "exit":
             return 0
         reply, out = _serve(request, blobs, state)
+        _flush_learner_output()  # before the reply: the parent shows a failed check what it printed
         reply["id"] = request.get("id")
         protocol.write_frame(out_fd, reply, out)
 
