@@ -39,7 +39,7 @@ from grader.course.exercises import Exercise, find_exercise
 from grader.engine.launch import Limits, Policy
 from grader.engine.zygote import close_zygotes
 
-__all__ = ["GradeJob", "LearnerResult", "grade_learner", "kill_active_children", "ungraded",
+__all__ = ["grading_policy", "GradeJob", "LearnerResult", "grade_learner", "kill_active_children", "ungraded",
            "default_budget", "BUDGET_BASE_S", "BUDGET_PER_EXERCISE_S"]
 
 NO_FILES = ("no exercise files were found (expected names such as ex03_activations.py "
@@ -134,17 +134,22 @@ def kill_active_children() -> None:
         session.kill_now()
 
 
+def grading_policy(call_timeout_s: float | None, memory_mb: int | None) -> Policy:
+    """The one sandbox policy of batch grading (also the key of a worker's warm zygote)."""
+    limits = Limits()
+    if call_timeout_s is not None:
+        limits = replace(limits, call_timeout_s=call_timeout_s)
+    if memory_mb is not None:
+        limits = replace(limits, memory_mb=memory_mb)
+    return Policy(isolate=True, limits=limits, warm=True)
+
+
 def _run(files: SubmissionFiles, exercises: tuple[Exercise, ...], job: GradeJob,
          deadline: float) -> tuple[RunResult, LearnerSession]:
     """The checks of one learner; raises GraderFailure when the grader's own side failed."""
     from grader.checking.runner import RunOptions, run_checks
 
-    limits = Limits()
-    if job.call_timeout_s is not None:
-        limits = replace(limits, call_timeout_s=job.call_timeout_s)
-    if job.memory_mb is not None:
-        limits = replace(limits, memory_mb=job.memory_mb)
-    policy = Policy(isolate=True, limits=limits, warm=True)
+    policy = grading_policy(job.call_timeout_s, job.memory_mb)
     session = LearnerSession(files, policy, deadline=deadline)
     _ACTIVE.append(session)
     try:

@@ -94,12 +94,17 @@ def _show_defences(err: Any) -> None:
 @click.option("--force", is_flag=True, help="Regrade everyone, even unchanged submissions.")
 @click.option("--reveal-hidden", is_flag=True,
               help="Show hidden checks' details in the learners' feedback.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="Grade on this Dask scheduler's workers (see docs/cluster.md).")
+@click.option("--cluster", "cluster", metavar="local:N", default=None,
+              help="Grade on a local Dask cluster of N workers.")
 @click.option("--allow-weak-sandbox", is_flag=True,
               help="Grade even where a defence that protects the solutions, the hidden checks or this "
                    "machine is missing (e.g. no bubblewrap). Only for code you trust.")
 def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tuple[str, ...], ...],
           timeout: float | None, budget: float | None, memory: int | None, seed: int | None,
-          force: bool, reveal_hidden: bool, allow_weak_sandbox: bool) -> None:
+          force: bool, reveal_hidden: bool, scheduler: str | None, cluster: str | None,
+          allow_weak_sandbox: bool) -> None:
     """Grade every learner in SUBMISSIONS (a folder or .zip each) into OUT.
 
     \b
@@ -111,6 +116,7 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     from rich.console import Console
 
     from grader.instructor.batch import BatchBusy, BatchOptions, MissingData, grade_class
+    from grader.instructor.cluster import ClusterError  # imports no Dask
 
     if not submissions.is_dir():
         raise UsageProblem(f"the submissions folder {submissions} does not exist or is not a folder")
@@ -124,10 +130,12 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     _refuse_weak_sandbox(err, allow_weak_sandbox)
     _show_defences(err)
     options = BatchOptions(submissions, out, workers, chosen, timeout, seed, force, reveal_hidden,
-                           budget, memory)
+                           budget, memory, *_cluster_options(scheduler, cluster))
     try:
         report = grade_class(options, err)
     except (BatchBusy, MissingData) as exc:
+        raise UsageProblem(str(exc)) from None
+    except ClusterError as exc:
         raise UsageProblem(str(exc)) from None
     line = (f"{report.learners} learners: {report.graded} graded, {report.reused} unchanged, "
             f"{report.problems} with problems; mean {report.mean:g}/{report.max_points:g}; "
@@ -136,6 +144,22 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     if report.interrupted:
         click.echo("interrupted: run the same command again to grade the rest", err=True)
         sys.exit(130)
+
+
+def _cluster_options(scheduler: str | None, cluster: str | None) -> tuple[str | None, int | None]:
+    """(scheduler address, local workers) from --scheduler / --cluster; Dask is not imported here."""
+    if scheduler is not None and cluster is not None:
+        raise UsageProblem("use --scheduler or --cluster, not both")
+    if scheduler is not None and "://" not in scheduler:
+        raise UsageProblem(f"--scheduler wants an address such as tcp://HOST:8786, got {scheduler!r}")
+    if cluster is None:
+        return scheduler, None
+    from grader.instructor.cluster import parse_local
+
+    try:
+        return None, parse_local(cluster)
+    except ValueError as exc:
+        raise UsageProblem(f"--cluster: {exc}") from None
 
 
 @click.command()

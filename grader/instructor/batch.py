@@ -24,7 +24,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,8 @@ class BatchOptions:
     reveal_hidden: bool = False
     budget_s: float | None = None  # wall time per learner; default from the exercises
     memory_mb: int | None = None  # memory per learner's child; default: the sandbox's
+    scheduler: str | None = None  # grade on this Dask scheduler (tcp://HOST:PORT)
+    cluster_workers: int | None = None  # grade on a local Dask cluster of N workers
 
 
 @dataclass(frozen=True)
@@ -218,8 +222,8 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
                 for e in todo]
         workers = max(1, min(options.workers or os.cpu_count() or 1, len(jobs) or 1))
         console.print(f"{len(entries)} learners in {options.submissions}: {len(jobs)} to grade, "
-                      f"{len(entries) - len(jobs)} unchanged since the last run; {workers} "
-                      f"worker(s); exercises {' '.join(exercise_ids)}; hidden seed: {seed_source}")
+                      f"{len(entries) - len(jobs)} unchanged since the last run; {_where(options, workers)}; "
+                      f"exercises {' '.join(exercise_ids)}; hidden seed: {seed_source}")
         graded, interrupted = 0, True
         try:
             graded, interrupted = _run(jobs, workers, journal, keys, options, console)
@@ -261,13 +265,30 @@ def _run(jobs: list[GradeJob], workers: int, journal: Journal,
 
         try:
             if jobs:
-                run_jobs(jobs, workers, lambda job: job.budget_s + BACKSTOP_SLACK_S, finished,
-                         lambda job: journal.started(job.learner))
+                _runner(options)(jobs, workers, lambda job: job.budget_s + BACKSTOP_SLACK_S, finished,
+                                 lambda job: journal.started(job.learner))
         except KeyboardInterrupt:
             console.print(f"[bold yellow]interrupted[/]: {graded} results committed in this run are "
                           "kept; run the same command again to grade the rest")
             return graded, True
     return graded, False
+
+
+def _where(options: BatchOptions, workers: int) -> str:
+    if options.scheduler is not None:
+        return f"on the Dask scheduler {options.scheduler}"
+    if options.cluster_workers is not None:
+        return f"on a local Dask cluster of {options.cluster_workers} worker(s)"
+    return f"{workers} worker(s)"
+
+
+def _runner(options: BatchOptions) -> Callable[..., None]:
+    """The local pool, or Dask when asked for (imported only then)."""
+    if options.scheduler is None and options.cluster_workers is None:
+        return run_jobs
+    from grader.instructor.cluster import ClusterTarget, run_on_cluster
+
+    return partial(run_on_cluster, ClusterTarget(options.scheduler, options.cluster_workers))
 
 
 def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ...],

@@ -36,6 +36,7 @@ __all__ = [
     "LearnerEntry",
     "UnsafeSubmission",
     "discover",
+    "relevant_files",
     "sanitise_learner_id",
     "extract_zip",
     "content_hash",
@@ -90,7 +91,7 @@ def _single_zip(folder: Path) -> Path | None:
     except OSError:
         return None
     zips = [c for c in children if c.suffix.lower() == ".zip" and c.is_file() and not c.is_symlink()]
-    if len(zips) != 1 or _relevant_files(folder):
+    if len(zips) != 1 or relevant_files(folder):
         return None
     return zips[0]
 
@@ -218,7 +219,7 @@ def content_hash(entry: LearnerEntry) -> str:
         if entry.kind == "zip":
             _hash_file(digest, entry.path)
         elif entry.kind == "folder":
-            for path in sorted(_relevant_files(entry.path)):
+            for path in sorted(relevant_files(entry.path)):
                 digest.update(str(path.relative_to(entry.path)).encode() + b"\0")
                 _hash_file(digest, path)
                 digest.update(b"\0")
@@ -229,7 +230,7 @@ def content_hash(entry: LearnerEntry) -> str:
     return digest.hexdigest()
 
 
-def _relevant_files(folder: Path) -> list[Path]:
+def relevant_files(folder: Path) -> list[Path]:
     """The files `load_submission` may read: .py/.ipynb at most one folder deep, no links."""
     found: list[Path] = []
     for child in folder.iterdir():
