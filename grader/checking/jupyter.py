@@ -22,8 +22,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from importlib.machinery import ModuleSpec
+from pathlib import Path
 from types import ModuleType
 
 __all__ = ["check", "hint", "notebook_imports", "run_grader"]

@@ -25,7 +25,14 @@ import numpy as np
 from grader.checking.feedback import CheckFailure
 from grader.checking.mlp_activations import ACTIVATIONS
 from grader.checking.mlp_layers import (
-    MAX_VALUES_PER_IMAGE, Apply, Layer, Mismatch, Refuse, bind, finite_number)
+    MAX_VALUES_PER_IMAGE,
+    Apply,
+    Layer,
+    Mismatch,
+    Refuse,
+    bind,
+    finite_number,
+)
 
 __all__ = ["MAX_PARAMS", "MAX_LAYERS", "ACTIVATIONS", "SUPPORTED", "NotEvaluable", "ShapeMismatch",
            "Layer", "Mlp", "rebuild", "accuracy"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import ast
 import builtins
-import sys
-import threading
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
+
+from grader.engine.inside.deep import on_big_stack
 
 __all__ = ["parse", "Program", "Use"]
 
@@ -33,27 +33,10 @@ def parse(source: str, filename: str = "<learner>") -> ast.Module | None:
         return None
     except (RecursionError, MemoryError):
         pass
-    result: dict[str, ast.Module] = {}
-
-    def work() -> None:
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 1_000_000))
-        try:
-            result["tree"] = ast.parse(source, filename)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            pass
-        finally:
-            sys.setrecursionlimit(old)
-
-    size = threading.stack_size()
-    threading.stack_size(256 * 1024 * 1024)
     try:
-        thread = threading.Thread(target=work, name="parse-deep-source")
-        thread.start()
-    finally:
-        threading.stack_size(size)
-    thread.join()
-    return result.get("tree")
+        return on_big_stack(lambda: ast.parse(source, filename), 256, "parse-deep-source")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 @dataclass(eq=False)

@@ -117,7 +117,6 @@ def run_once(folder: Path, exercises: tuple[Exercise, ...], state: WatchState,
     from grader.checking.session import LearnerSession
     from grader.checking.submission import load_submission
     from grader.engine.policy import Limits, Policy
-
     from grader.engine.zygote import ZygoteError, close_zygotes
 
     started = time.monotonic()

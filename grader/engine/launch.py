@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.engine import cgroups
-from grader.engine.policy import Limits, Policy
 from grader.engine.confine import (
     PROJECT_ROOT,
     SANDBOX_LIB,
@@ -46,6 +45,7 @@ from grader.engine.confine import (
     run_probe,
     unshare_argv,
 )
+from grader.engine.policy import Limits, Policy
 
 __all__ = ["Limits", "Policy", "LaunchSpec", "launch_spec", "describe_defences", "Machine", "probe_machine",
            "ZygoteLaunch", "zygote_launch", "missing_protections", "demote"]

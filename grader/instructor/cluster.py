@@ -167,8 +167,8 @@ def _collect(client: Any, running: dict[Any, tuple[GradeJob, float]], backstop_s
     """Wait a little; hand over every finished job and every job past its backstop."""
     from distributed.client import _wait
 
-    from grader.instructor.cluster_worker import result_from_payload
     from grader.checking.job import ungraded
+    from grader.instructor.cluster_worker import result_from_payload
 
     try:
         client.sync(_wait, list(running), timeout=0.5, return_when="FIRST_COMPLETED")

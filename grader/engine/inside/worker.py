@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from grader.engine.inside import protocol
+from grader.engine.inside.deep import on_big_stack
 from grader.engine.inside.models import describe, export_model
 
 __all__ = ["main", "serve", "describe", "preload", "export_model"]
@@ -77,31 +78,7 @@ def compile_deep(source: str, filename: str) -> Any:
         return compile(source, filename, "exec")
     except RecursionError:
         pass
-    import threading
-
-    result: dict[str, Any] = {}
-
-    def work() -> None:
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old, 1_000_000))
-        try:
-            result["code"] = compile(source, filename, "exec")
-        except BaseException as exc:  # noqa: BLE001 - handed back to the importing thread
-            result["error"] = exc
-        finally:
-            sys.setrecursionlimit(old)
-
-    size = threading.stack_size()
-    threading.stack_size(64 * 1024 * 1024)
-    try:
-        thread = threading.Thread(target=work, name="compile-deep-source")
-        thread.start()
-        thread.join()
-    finally:
-        threading.stack_size(size)
-    if "error" in result:
-        raise result["error"]
-    return result["code"]
+    return on_big_stack(lambda: compile(source, filename, "exec"), 64, "compile-deep-source")
 
 
 class _Handles:
