@@ -91,8 +91,11 @@ def private_scratch(workdir: str, uid: int | None, size_bytes: int, inodes: int)
         raise OSError(ctypes.get_errno(), f"make / private: {os.strerror(ctypes.get_errno())}")
     owner = "" if uid is None else f",uid={uid},gid={uid}"
     caps = f"size={size_bytes},nr_inodes={inodes}"
+    # The grader package is imported lazily by the child: a fresh /tmp must not hide it (a
+    # clone under /tmp without bubblewrap, e.g. `grader watch`; bubblewrap shows it elsewhere).
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for shared in ("/tmp", "/dev/shm"):
-        if os.path.isdir(shared):
+        if os.path.isdir(shared) and not package.startswith(shared + "/"):
             _mount_tmpfs(libc, shared, f"{caps},mode=1777")
     # After /tmp: a working directory under /tmp (a zygote without bubblewrap) would be hidden.
     os.makedirs(workdir, mode=0o755, exist_ok=True)
