@@ -5,6 +5,7 @@ the file, sorting, filtering and the drill-down work, and the XSS name stays tex
 from __future__ import annotations
 
 import csv
+import time
 import importlib.util
 import os
 import shutil
