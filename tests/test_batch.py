@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 from gradescope_schema import assert_gradescope_results
 
 from grader.checking.inert import markdown_inline

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 
 pytest.importorskip("distributed", reason="Dask is in the test extra: pip install -e '.[test]'")
 
