@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader.engine.errors import CallTimeout, ChildCrashed, LearnerError, SandboxError
 from grader.engine.inside import protocol
 from grader.engine.launch import LaunchSpec, Policy, demote, demote_rlimits, launch_spec
 from grader.engine.reap import ChildLingers, ChildProcess, SpawnedProcess
@@ -38,27 +39,12 @@ def readable_message(message: str) -> str:
     return re.sub(r"\s*\[Op:\w+\](\s*name:\s*\S*)?\s*$", "", message, flags=re.MULTILINE).strip()
 
 
-class LearnerError(Exception):
-    """The learner's code raised; carries their exception type, message and traceback."""
-
-    def __init__(self, type_name: str, message: str, traceback: list[str], phase: str) -> None:
-        super().__init__(f"{type_name}: {message}")
-        self.type_name = type_name
-        self.message = message
-        self.traceback = traceback
-        self.phase = phase
 
 
-class CallTimeout(Exception):
-    """A call ran past its time budget and the child was stopped."""
 
 
-class ChildCrashed(Exception):
-    """The child died or sent something that is not a valid message."""
 
 
-class SandboxError(RuntimeError):
-    """The child could not be confined as planned: a grader-side failure, never the learner's."""
 
 
 class CapturedOutput:
