@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, as_array, show
-from grader.engine.child import LearnerError
+from grader.checks.support import CheckFailure, LearnerError, as_array, show
 
 pytestmark = pytest.mark.exercise("ex06")
 

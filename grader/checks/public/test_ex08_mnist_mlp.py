@@ -22,10 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, show
-from grader.checking.mlp import MAX_PARAMS, Mlp, rebuild
-from grader.engine.child import LearnerError
-from grader.engine.inside.protocol import Handle
+from grader.checks.support import CheckFailure, Handle, LearnerError, MAX_PARAMS, Mlp, rebuild, show
 
 pytestmark = pytest.mark.exercise("ex08")
 
