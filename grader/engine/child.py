@@ -306,25 +306,24 @@ class Child:
         tripped = header.get("tripped")
         self.tripped = tuple(str(t)[:100] for t in tripped[:40]) if type(tripped) is list else ()
         if not header["ok"]:
-            raw_error = header.get("error")
-            error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
-            raw_trace = error.get("traceback")
-            trace: list[Any] = raw_trace if type(raw_trace) is list else []
-            type_name = str(error.get("type", "Error"))[:100]
-            message = readable_message(str(error.get("message", ""))[:2000])
-            if type_name in ("MemoryError", "ResourceExhaustedError"):
-                message += f" (your code used too much memory: the limit is {self._spec.memory_mb} MiB)"
-            raise LearnerError(
-                type_name,
-                message,
-                [str(line)[:300] for line in trace[:8]],
-                str(error.get("phase", "call")),
-            )
+            raise self._learner_error(header.get("error"))
         try:
             return protocol.decode_value(header.get("value"), reply_blobs)
         except protocol.ProtocolError as exc:
             self.close()
             raise ChildCrashed(f"the program sent a malformed value ({exc})") from None
+
+    def _learner_error(self, raw_error: Any) -> LearnerError:
+        """The child's report of a learner exception, as plain, bounded data."""
+        error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
+        raw_trace = error.get("traceback")
+        trace: list[Any] = raw_trace if type(raw_trace) is list else []
+        type_name = str(error.get("type", "Error"))[:100]
+        message = readable_message(str(error.get("message", ""))[:2000])
+        if type_name in ("MemoryError", "ResourceExhaustedError"):
+            message += f" (your code used too much memory: the limit is {self._spec.memory_mb} MiB)"
+        return LearnerError(type_name, message, [str(line)[:300] for line in trace[:8]],
+                            str(error.get("phase", "call")))
 
     def kill(self) -> None:
         """SIGKILL every process of the child now, without waiting (safe from a signal handler)."""
