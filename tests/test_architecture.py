@@ -174,3 +174,13 @@ def test_code_and_docs_cite_only_files_that_exist() -> None:
     if not (PROJECT_ROOT / "DESIGN.md").exists():  # the design lives in docs/design.md
         stale = [str(p.relative_to(PROJECT_ROOT)) for p in sources if "DESIGN.md" in p.read_text("utf-8")]
         assert not stale, f"DESIGN.md is not in the project (cite docs/design.md): {stale}"
+
+
+def test_a_check_needs_one_import() -> None:
+    """The course's checks import the grader only through grader.checks.support (and each other)."""
+    allowed = ("grader.checks.support", "grader.checks.public", "grader.checks.hidden", "grader")
+    stray = sorted(f"{m} -> {o}" for m, imported in GRAPH.items()
+                   if m.startswith(("grader.checks.public.test_", "grader.checks.hidden.test_"))
+                   for o in imported if not o.startswith(allowed[:3]) and o != "grader")
+    assert not stray, "checks that reach past grader.checks.support:\n  " + "\n  ".join(stray)
+    assert any(m.startswith("grader.checks.public.test_") for m in GRAPH)

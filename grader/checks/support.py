@@ -36,7 +36,7 @@ __all__ = [
     "CheckFailure", "ExerciseMissing", "LearnerError", "CallTimeout", "ChildCrashed",
     "show", "as_array", "check_forbidden", "check_tripwire", "Activation", "Handle",
     "MISTAKES", "OVERFLOW_HINT", "UNDERFLOW_HINT", "RECOMMENDED_FIT", "two_spirals",
-    "MAX_PARAMS", "Mlp", "rebuild",
+    "MAX_PARAMS", "Mlp", "rebuild", "load_mnist",
     # defined here
     "load_expected",
     "array_of",
@@ -52,6 +52,13 @@ __all__ = [
 ]
 
 PUBLIC_DIR = Path(__file__).resolve().parent / "public"
+
+
+def load_mnist(split: str = "train", *, labels: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """MNIST as read-only uint8 arrays (grader/course/mnist.py), imported only when a check needs it."""
+    from grader.course import mnist
+
+    return mnist.load_mnist(split, labels=labels)
 
 
 @cache

@@ -176,7 +176,7 @@ def train_and_score(sub: Any, x: np.ndarray, y: np.ndarray, epochs: int, batch_s
 
 
 def mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
-    from grader.course.mnist import load_mnist
+    from grader.checks.support import load_mnist
 
     images, labels = load_mnist(split)
     assert labels is not None
