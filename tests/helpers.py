@@ -48,3 +48,39 @@ def write_files(folder: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
+
+
+def solution_variant(exercise_id: str, old: str, new: str) -> str:
+    """The solution with `old` replaced by `new` (a learner's typical mistake); `old` must be there."""
+    source = solution_source(exercise_id)
+    assert old in source, f"the solution of {exercise_id} changed: {old!r} is gone"
+    return source.replace(old, new)
+
+
+def descendants(root_pid: int) -> set[tuple[int, str]]:
+    """(pid, start time) of every live descendant of `root_pid`."""
+    children: dict[int, list[int]] = {}
+    starts: dict[int, str] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            starts[int(entry)] = fields[19]
+    found, todo = set(), [root_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add((child, starts[child]))
+            todo.append(child)
+    return found
+
+
+def alive(process: tuple[int, str]) -> bool:
+    """Whether the process (pid, start time) still runs (the pid was not reused)."""
+    try:
+        fields = Path(f"/proc/{process[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z" and fields[19] == process[1]
