@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from grader.engine.launch import NOT_FOR_CHECK, Machine, _plan, demote, demote_rlimits
+from grader.engine.launch import NOT_FOR_CHECK, Machine, _plan
 from grader.engine.policy import Policy
 
 GRADING = Policy(isolate=True)
@@ -82,13 +82,3 @@ def test_grader_check_says_which_defences_it_does_not_use() -> None:
     assert missing and all(m.endswith(NOT_FOR_CHECK) for m in missing if "could not" not in m), missing
     assert "filesystem view (bubblewrap)" not in active
 
-
-def test_demote_moves_only_the_failed_defence() -> None:
-    active = ["memory limit (cgroup + RLIMIT_DATA)", "process and thread limit (cgroup)", "CPU time limit"]
-    missing: list[str] = []
-    demote(active, missing, "memory limit (cgroup", "the child could not be moved into its memory cgroup")
-    assert active == ["process and thread limit (cgroup)", "CPU time limit"]
-    assert missing == ["memory limit (cgroup + RLIMIT_DATA) (the child could not be moved into its memory cgroup)"]
-    demote_rlimits(active, missing, ["RLIMIT_CPU"])
-    assert active == ["process and thread limit (cgroup)"]
-    assert missing[-1] == "CPU time limit (RLIMIT_CPU could not be set)"
