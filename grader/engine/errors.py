@@ -13,7 +13,10 @@
 =====================  ==========================================================
 
 They live at the engine's level because the engine raises most of them; the check
-runtime and the checks import them from here (or from ``grader.checks.support``).
+runtime and the checks import them from here (or from ``grader.checks.support``). One more
+outcome comes from below the engine: ``grader.course.mnist.DatasetError`` (the data is not
+available here), an error that says how to get the data; it stays there so that importing
+this module never imports the downloader.
 """
 
 from __future__ import annotations
