@@ -83,11 +83,23 @@ def snapshot() -> dict[str, Any]:
                 "grade --seed 7": grade_snapshot(Path(work))}
 
 
+def dump(value: Any, indent: int = 0) -> str:
+    """JSON with one check per line, so that a diff of the record reads check by check."""
+    pad = " " * indent
+    if isinstance(value, dict) and value:
+        items = [f'{pad} {json.dumps(k, ensure_ascii=False)}: {dump(v, indent + 1).lstrip()}' for k, v in value.items()]
+        return pad + "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        rows = [f"{pad} {json.dumps(row, ensure_ascii=False)}" for row in value]
+        return pad + "[\n" + ",\n".join(rows) + "\n" + pad + "]"
+    return pad + json.dumps(value, ensure_ascii=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help=f"write {PIN_FILE.name} (else print)")
     args = parser.parse_args(argv)
-    text = json.dumps(snapshot(), indent=1, ensure_ascii=False) + "\n"
+    text = dump(snapshot()) + "\n"
     if args.write:
         PIN_FILE.parent.mkdir(parents=True, exist_ok=True)
         PIN_FILE.write_text(text, "utf-8")
