@@ -25,8 +25,6 @@ __all__ = [
 ]
 
 
-
-
 #: Arrays with more entries than this are summarised (first and last values), never printed whole.
 SUMMARY_THRESHOLD = 12
 #: Strings inside a value (and string array entries) are cut to this many characters first.

@@ -36,10 +36,6 @@ __all__ = ["LearnerSession", "ExerciseMissing", "ExerciseProxy", "GraderFailure"
 MAX_CRASHES_PER_EXERCISE = 2
 
 
-
-
-
-
 class ExerciseProxy:
     """`sub.ex03`: attribute access gives callables that run in the child."""
 

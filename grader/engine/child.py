@@ -39,14 +39,6 @@ def readable_message(message: str) -> str:
     return re.sub(r"\s*\[Op:\w+\](\s*name:\s*\S*)?\s*$", "", message, flags=re.MULTILINE).strip()
 
 
-
-
-
-
-
-
-
-
 class CapturedOutput:
     """Drains a pipe into a bounded buffer: the first `limit` bytes are kept."""
 
