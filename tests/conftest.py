@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -10,22 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from grader.checking.outcomes import ExerciseResult, Status
+from grader.checking.outcomes import ExerciseResult
 from grader.checking.runner import RunOptions, run_checks
 from grader.checking.submission import load_submission
-from grader.course.exercises import PROJECT_ROOT, find_exercise
+from grader.course.exercises import find_exercise
 
-SOLUTIONS = PROJECT_ROOT / "solutions"
-EXERCISES_DIR = PROJECT_ROOT / "exercises"
-os.environ.setdefault("MNIST_DIR", str(PROJECT_ROOT.parent / "shared" / "data" / "mnist"))
-
-
-def solution_source(exercise_id: str) -> str:
-    return (SOLUTIONS / find_exercise(exercise_id).filename).read_text()
-
-
-def stub_source(exercise_id: str) -> str:
-    return (EXERCISES_DIR / find_exercise(exercise_id).filename).read_text()
+# Re-exported so that tests written before tests/helpers.py still import; new tests use helpers.
+from helpers import (  # noqa: F401
+    EXERCISES_DIR,
+    SOLUTIONS,
+    apply_mistake,
+    failed_feedback,
+    feedback_of,
+    solution_source,
+    stub_source,
+)
 
 
 @pytest.fixture
@@ -50,25 +48,6 @@ def grade(tmp_path: Path) -> Callable[..., ExerciseResult]:
         return result.exercises[0]
 
     return run
-
-
-def apply_mistake(source: str, *replacements: tuple[str, str]) -> str:
-    """`source` with some lines changed, as a learner's mistake; each original must be there."""
-    for old, new in replacements:
-        assert old in source, f"the solution no longer contains {old!r}"
-        source = source.replace(old, new)
-    return source
-
-
-def failed_feedback(result: ExerciseResult, words: str, visibility: str = "public") -> str:
-    """The feedback of the check whose title contains `words`; that check must have failed."""
-    [test] = [t for t in result.tests if words in t.name and t.visibility == visibility]
-    assert test.status is Status.FAILED, feedback_of(result)
-    return test.feedback
-
-
-def feedback_of(result: ExerciseResult) -> str:
-    return "\n".join(f"[{t.status.value}] {t.name}: {t.feedback}" for t in result.tests)
 
 
 @pytest.fixture

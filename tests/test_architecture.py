@@ -11,6 +11,7 @@ nothing of ``grader`` from outside that folder.
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,14 @@ from grader.course.exercises import PROJECT_ROOT
 PACKAGE = PROJECT_ROOT / "grader"
 LAYERS = ("course", "engine.inside", "engine", "checking", "checks", "instructor", "cli")
 MAX_MODULE_LINES = 420
+MAX_FUNCTION_LINES = 60
+#: Functions allowed to be longer, each with its reason. Keep this list short.
+LONG_FUNCTIONS = {
+    "grader.engine.confine.bwrap_argv":
+        "one flat list of bubblewrap arguments, read top to bottom like the command line it builds",
+    "grader.instructor.pool.run_jobs":
+        "the pool's one event loop (submit, collect, backstop, Ctrl-C) over shared local state",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -136,3 +145,42 @@ def test_lint_and_types(tool: str) -> None:
     argv = [exe, "check", "grader", "tests", "benchmarks"] if tool == "ruff" else [exe, "grader"]
     done = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{tool} found problems:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+
+
+def test_functions_stay_short() -> None:
+    """No function over about 60 lines, unless LONG_FUNCTIONS says why."""
+    long = []
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                name = f"{module}.{node.name}"
+                if size > MAX_FUNCTION_LINES and name not in LONG_FUNCTIONS:
+                    long.append(f"{name}: {size} lines")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines (split them, or say why in LONG_FUNCTIONS): {long}"
+    assert len(LONG_FUNCTIONS) <= 4, "the allowlist of long functions is meant to stay short"
+
+
+_CITED = re.compile(r"(?<![\w/.])((?:grader|tests|docs|benchmarks|solutions|exercises)/[\w/.-]*\w\.(?:py|md|json|ini|toml))")
+
+
+def test_code_and_docs_cite_only_files_that_exist() -> None:
+    """A path such as grader/engine/child.py in a docstring or a doc names a file of the project."""
+    sources = [*PROJECT_ROOT.glob("*.md"), *(PROJECT_ROOT / "docs").glob("*.md"), *_modules().values()]
+    dangling = sorted({f"{path.relative_to(PROJECT_ROOT)}: {cited}"
+                       for path in sources for cited in _CITED.findall(path.read_text("utf-8"))
+                       if "NN" not in cited and not (PROJECT_ROOT / cited).exists()})
+    assert sources and not dangling, "citations of files that do not exist:\n  " + "\n  ".join(dangling)
+    if not (PROJECT_ROOT / "DESIGN.md").exists():  # the design lives in docs/design.md
+        stale = [str(p.relative_to(PROJECT_ROOT)) for p in sources if "DESIGN.md" in p.read_text("utf-8")]
+        assert not stale, f"DESIGN.md is not in the project (cite docs/design.md): {stale}"
+
+
+def test_a_check_needs_one_import() -> None:
+    """The course's checks import the grader only through grader.checks.support (and each other)."""
+    allowed = ("grader.checks.support", "grader.checks.public", "grader.checks.hidden", "grader")
+    stray = sorted(f"{m} -> {o}" for m, imported in GRAPH.items()
+                   if m.startswith(("grader.checks.public.test_", "grader.checks.hidden.test_"))
+                   for o in imported if not o.startswith(allowed[:3]) and o != "grader")
+    assert not stray, "checks that reach past grader.checks.support:\n  " + "\n  ".join(stray)
+    assert any(m.startswith("grader.checks.public.test_") for m in GRAPH)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import solution_source, stub_source
+from helpers import alive, descendants, solution_source, solution_variant, stub_source
 from gradescope_schema import assert_gradescope_results
 
 from grader.checking.inert import markdown_inline
@@ -43,11 +43,6 @@ FULL, ZERO, PART = "full", "zero", "partial"
 
 
 # ---------------------------------------------------------------- the class
-
-def _variant(exercise_id: str, old: str, new: str) -> str:
-    source = solution_source(exercise_id)
-    assert old in source, f"the solution of {exercise_id} changed: {old!r} is gone"
-    return source.replace(old, new)
 
 
 def _notebook(source: str) -> str:
@@ -79,18 +74,18 @@ def build_class(root: Path) -> dict[str, tuple[str, str, str]]:
         "bob_nested": {f"my work/{e2}": s2, f"my work/{e3}": s3},
         "erin_notebooks": {nb2: _notebook(s2), nb3: _notebook(s3)},
         "gina_stubs": {e2: stub_source("ex02"), e3: stub_source("ex03")},
-        "hank_no_bias": {e2: _variant("ex02", "keepdims=True) + b", "keepdims=True)"), e3: s3},
-        "ivy_softmax_axis0": {e2: s2, e3: _variant("ex03", "exponentials, axis=-1", "exponentials, axis=0")},
+        "hank_no_bias": {e2: solution_variant("ex02", "keepdims=True) + b", "keepdims=True)"), e3: s3},
+        "ivy_softmax_axis0": {e2: s2, e3: solution_variant("ex03", "exponentials, axis=-1", "exponentials, axis=0")},
         "jack_syntax_error": {e2: s2, e3: s3.replace("def relu(", "def relu(:", 1)},
         "kate_only_ex02": {e2: s2},
-        "liam_endless_loop": {e2: s2, e3: _variant("ex03", "    return tf.maximum(x, tf.zeros_like(x))",
+        "liam_endless_loop": {e2: s2, e3: solution_variant("ex03", "    return tf.maximum(x, tf.zeros_like(x))",
                                                     "    while True:\n        pass")},
-        "mia_crash": {e2: s2, e3: _variant("ex03", "    return 1.0 / (1.0 + tf.exp(-x))",
+        "mia_crash": {e2: s2, e3: solution_variant("ex03", "    return 1.0 / (1.0 + tf.exp(-x))",
                                            "    import os\n    os._exit(3)")},
-        "nina_tanh_textbook": {e2: s2, e3: _variant(
+        "nina_tanh_textbook": {e2: s2, e3: solution_variant(
             "ex03", "return 2.0 * sigmoid(2.0 * x) - 1.0",
             "return (tf.exp(x) - tf.exp(-x)) / (tf.exp(x) + tf.exp(-x))")},
-        "oscar_relu_abs": {e2: s2, e3: _variant("ex03", "tf.maximum(x, tf.zeros_like(x))", "tf.abs(x)")},
+        "oscar_relu_abs": {e2: s2, e3: solution_variant("ex03", "tf.maximum(x, tf.zeros_like(x))", "tf.abs(x)")},
         "-dash": {e2: s2, e3: s3},
         "José Ñ": {e2: s2, e3: s3},
     }
@@ -127,41 +122,12 @@ def build_class(root: Path) -> dict[str, tuple[str, str, str]]:
 
 # ---------------------------------------------------------------- running the command
 
-def _descendants(root_pid: int) -> set[tuple[int, str]]:
-    """(pid, start time) of every live descendant of `root_pid`."""
-    children: dict[int, list[int]] = {}
-    starts: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            starts[int(entry)] = fields[19]
-    found, todo = set(), [root_pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add((child, starts[child]))
-            todo.append(child)
-    return found
-
-
-def _alive(process: tuple[int, str]) -> bool:
-    try:
-        fields = Path(f"/proc/{process[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z" and fields[19] == process[1]
-
 
 def _assert_all_gone(processes: set[tuple[int, str]]) -> None:
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(map(_alive, processes)):
+    while time.monotonic() < deadline and any(map(alive, processes)):
         time.sleep(0.2)
-    left = [p for p in processes if _alive(p)]
+    left = [p for p in processes if alive(p)]
     assert not left, "grader processes left behind: " + ", ".join(
         Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:120] for pid, _ in left)
 
@@ -187,11 +153,11 @@ def _interrupt_when(subs: Path, out: Path, finished: int, signum: int) -> tuple[
     seen: set[tuple[int, str]] = set()
     deadline = time.monotonic() + 600
     while _finished(out) < finished and process.poll() is None and time.monotonic() < deadline:
-        seen |= _descendants(process.pid)
+        seen |= descendants(process.pid)
         time.sleep(0.1)
     assert process.poll() is None, "the batch ended before it could be interrupted"
-    seen |= _descendants(process.pid)
-    assert any("grader" in Path(f"/proc/{pid}/cmdline").read_text() for pid, _ in seen if _alive((pid, _)))
+    seen |= descendants(process.pid)
+    assert any("grader" in Path(f"/proc/{pid}/cmdline").read_text() for pid, _ in seen if alive((pid, _)))
     os.killpg(process.pid, signum)
     output, _ = process.communicate(timeout=120)
     return process.returncode, seen, output

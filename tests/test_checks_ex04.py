@@ -3,7 +3,7 @@ and typical mistakes fail with feedback that names them."""
 
 from __future__ import annotations
 
-from conftest import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
+from helpers import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.checking.outcomes import Status
 

@@ -3,7 +3,7 @@ typical mistakes fail with feedback that names them, and the shortcuts are caugh
 
 from __future__ import annotations
 
-from conftest import failed_feedback, feedback_of, solution_source, stub_source
+from helpers import failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.checking.outcomes import Status
 

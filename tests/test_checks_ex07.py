@@ -4,7 +4,7 @@ ex06, so every run gets the ex06 solution next to it."""
 
 from __future__ import annotations
 
-from conftest import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
+from helpers import apply_mistake, failed_feedback, feedback_of, solution_source, stub_source
 
 from grader.checking.outcomes import Status
 

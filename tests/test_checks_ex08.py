@@ -5,7 +5,7 @@ hidden full-training score gives partial credit below 98 %."""
 from __future__ import annotations
 
 import pytest
-from conftest import apply_mistake, feedback_of, solution_source, stub_source
+from helpers import apply_mistake, feedback_of, solution_source, stub_source
 
 from grader.checking.mlp import MAX_PARAMS
 from grader.checking.outcomes import Status

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import solution_source, stub_source
+from helpers import alive, descendants, solution_source, solution_variant, stub_source
 
 pytest.importorskip("distributed", reason="Dask is in the test extra: pip install -e '.[test]'")
 
@@ -43,11 +43,6 @@ ARGS = ["--exercises", "ex02,ex03", "--seed", "7", "--timeout", "5"]
 
 # ---------------------------------------------------------------- the class and processes
 
-def _variant(exercise_id: str, old: str, new: str) -> str:
-    source = solution_source(exercise_id)
-    assert old in source, f"the solution of {exercise_id} changed: {old!r} is gone"
-    return source.replace(old, new)
-
 
 def build_class(root: Path) -> None:
     """Four learners: full marks in a folder and in a zip, a partial one, stubs."""
@@ -56,8 +51,8 @@ def build_class(root: Path) -> None:
     folders = {
         "alice_full": {e2: s2, f"work/{e3}": s3},
         "gina_stubs": {e2: stub_source("ex02"), e3: stub_source("ex03")},
-        "liam_endless_loop": {e2: _variant("ex02", "keepdims=True) + b", "keepdims=True)"),
-                              e3: _variant("ex03", "    return tf.maximum(x, tf.zeros_like(x))",
+        "liam_endless_loop": {e2: solution_variant("ex02", "keepdims=True) + b", "keepdims=True)"),
+                              e3: solution_variant("ex03", "    return tf.maximum(x, tf.zeros_like(x))",
                                            "    while True:\n        pass")},
     }
     for name, files in folders.items():
@@ -74,39 +69,11 @@ def _jobs(root: Path) -> list[GradeJob]:
             for e in discover(root)]
 
 
-def _descendants(root_pid: int) -> set[tuple[int, str]]:
-    """(pid, start time) of every live descendant of `root_pid`."""
-    children: dict[int, list[int]] = {}
-    starts: dict[int, str] = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            starts[int(entry)] = fields[19]
-    found, todo = set(), [root_pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add((child, starts[child]))
-            todo.append(child)
-    return found
-
-
-def _alive(process: tuple[int, str]) -> bool:
-    try:
-        fields = Path(f"/proc/{process[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z" and fields[19] == process[1]
-
-
 def _assert_all_gone(processes: set[tuple[int, str]], within_s: float = 20) -> None:
     deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline and any(map(_alive, processes)):
+    while time.monotonic() < deadline and any(map(alive, processes)):
         time.sleep(0.2)
-    left = [p for p in processes if _alive(p)]
+    left = [p for p in processes if alive(p)]
     assert not left, "processes left behind: " + ", ".join(
         Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:120] for pid, _ in left)
 
@@ -134,7 +101,7 @@ def grade_or_die(marker: str, payload: dict[str, Any]) -> dict[str, Any]:
     if learner.startswith("liam") and not os.path.exists(marker):
         def die() -> None:
             Path(marker).write_text(json.dumps([[pid, start, _cmdline(pid)]
-                                                for pid, start in sorted(_descendants(os.getpid()))]))
+                                                for pid, start in sorted(descendants(os.getpid()))]))
             os.kill(os.getpid(), signal.SIGKILL)
         threading.Timer(2.5, die).start()
     return grade_payload(payload)
@@ -179,7 +146,7 @@ def test_every_worker_has_its_own_zygote_parented_by_the_worker_process(cluster:
     pids = cluster.run(os.getpid)
     assert len(pids) == 2
     for pid in pids.values():
-        names = [Path(f"/proc/{p}/cmdline").read_text() for p, _ in _descendants(pid) if _alive((p, _))]
+        names = [Path(f"/proc/{p}/cmdline").read_text() for p, _ in descendants(pid) if alive((p, _))]
         assert any("grader.engine.inside.zygote_main" in n for n in names), f"worker {pid} has no zygote: {names}"
         # The zygote's sandbox is the worker's direct child (the main process, not a helper).
         direct = [p for p in map(int, filter(str.isdigit, os.listdir("/proc")))
@@ -280,7 +247,7 @@ def test_a_real_dask_scheduler_and_two_dask_workers_give_the_same_grades(
                                "--scheduler", address, *ARGS], capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout + done.stderr
         assert (tmp_path / "out" / "grades.csv").read_bytes() == (local_grades / "grades.csv").read_bytes()
-        started = set().union(*(_descendants(p.pid) for p in processes))
+        started = set().union(*(descendants(p.pid) for p in processes))
         assert any("grader.engine.inside.zygote_main" in _cmdline(pid) for pid, _ in started)
         # A third worker whose hidden checks differ: refused before anything is graded.
         other = tmp_path / "other"
@@ -325,7 +292,7 @@ def test_a_learner_past_the_backstop_gets_a_row_and_its_worker_is_restarted(
         cluster: Any, class_dir: Path) -> None:
     [liam] = [job for job in _jobs(class_dir) if job.learner.startswith("liam")]
     before = cluster.run(os.getpid)
-    family = {pid: _descendants(pid) | {(pid, _start(pid))} for pid in before.values()}
+    family = {pid: descendants(pid) | {(pid, _start(pid))} for pid in before.values()}
     results: list[LearnerResult] = []
     run_jobs_on(cluster, [liam], lambda job: 2.0, results.append)
     [result] = results
@@ -420,7 +387,7 @@ def test_the_local_pool_never_imports_dask() -> None:
 
 def test_closing_the_cluster_leaves_no_zygote_or_learner_process(cluster: Any) -> None:
     pids = cluster.run(os.getpid)
-    processes = set().union(*(_descendants(pid) for pid in pids.values()))
+    processes = set().union(*(descendants(pid) for pid in pids.values()))
     for pid in pids.values():  # batches with the plugin's options reuse its zygote: one per worker
         direct = [p for p in map(int, filter(str.isdigit, os.listdir("/proc")))
                   if _ppid(p) == pid and "grader.engine.inside.zygote_main" in _cmdline(p)]

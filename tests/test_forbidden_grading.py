@@ -5,7 +5,7 @@ Issue 9, findings 3, 7 and 8, and issue 11 bug 4: each case grades a real file i
 
 from __future__ import annotations
 
-from conftest import apply_mistake, failed_feedback, feedback_of, solution_source
+from helpers import apply_mistake, failed_feedback, feedback_of, solution_source
 
 from grader.checking.outcomes import Status
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import solution_source
+from helpers import solution_source
 
 from grader.checking.job import GradeJob, grade_learner
 from grader.checking.runner import RunOptions, hidden_seed, run_checks

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import solution_source
+from helpers import solution_source
 
 from grader.checking.job import GradeJob, grade_learner
 from grader.checking.outcomes import Grading

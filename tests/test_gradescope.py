@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 from gradescope_schema import assert_gradescope_results
 
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import apply_mistake, solution_source, stub_source
+from helpers import apply_mistake, solution_source, stub_source
 from grader.checking.hints import check_titles, hint_for, load_hints
 from grader.checking.outcomes import ExerciseResult
 from grader.cli.main import cli

@@ -34,7 +34,7 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
-from conftest import solution_source
+from helpers import solution_source
 from markdown_it import MarkdownIt
 
 from grader.checking.archive import (

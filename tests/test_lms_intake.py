@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import solution_source
+from helpers import solution_source
 
 from grader.course.exercises import PROJECT_ROOT, find_exercise
 

@@ -165,7 +165,7 @@ def test_every_supported_layer_agrees_with_keras():
 def test_the_reference_model_scores_the_same_by_numpy_and_by_keras():
     """Accuracy of the trained reference on the 10,000 test images: numpy and Keras within 0.1 %."""
     keras = pytest.importorskip("keras")
-    from conftest import SOLUTIONS
+    from helpers import SOLUTIONS
 
     from grader.course.mnist import load_mnist
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from conftest import apply_mistake, solution_source
+from helpers import apply_mistake, solution_source
 from grader.checking.job import LearnerResult
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
 from grader.checking.printed import LABEL, MAX_LINES, clean_printed, visible_printed

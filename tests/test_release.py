@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import solution_source
+from helpers import solution_source
 
 import grader.instructor.release as release
 from grader.cli.main import cli

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 
 GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli.main"
 XSS = "<img src=x onerror=alert(1)>"

@@ -35,3 +35,20 @@ def test_a_project_installed_under_a_folder_named_hidden_keeps_its_public_feedba
     failed = [t for t in tests if t["status"] != "passed"]
     assert failed, "the planted mistake in the copy should fail a public check"
     assert all(t["feedback"] for t in failed), "public feedback was hidden"
+
+
+def test_points_are_split_by_the_folder_inside_the_checks_package(tmp_path: Path) -> None:
+    """collect_points (the gradebook's public/hidden maxima) follows the same rule."""
+    from grader.checking.runner import collect_points
+
+    copy = tmp_path / "hidden" / "course"
+    shutil.copytree(PROJECT_ROOT / "grader", copy / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    code = "import json; from grader.checking.runner import collect_points; print(json.dumps(collect_points()))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=copy, env={**os.environ, "PYTHONPATH": str(copy)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    here = {k: list(v) for k, v in collect_points().items()}
+    there = json.loads(done.stdout.strip().splitlines()[-1])
+    assert there == here
+    assert all(public > 0 and hidden > 0 for public, hidden in here.values()), here

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from conftest import apply_mistake, solution_source, stub_source
+from helpers import apply_mistake, solution_source, stub_source
 from grader.checking.outcomes import ExerciseResult, Status, TestResult
 from grader.checking.submission import load_submission
 from grader.checking.watch import exercises_to_run, is_exercise_file, render_run

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import solution_source
+from helpers import solution_source
 
 from grader.checking.outcomes import Status
 from grader.checking.runner import RunOptions, run_checks

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.engine.errors import CheckFailure
 from grader.engine.inside.protocol import Handle
 
 __all__ = [
@@ -21,25 +22,7 @@ __all__ = [
     "show",
     "array_text",
     "as_array",
-    "expect_shape",
-    "expect_close",
-    "expect_finite",
 ]
-
-
-class CheckFailure(AssertionError):
-    """A check failed because of the learner's output; the message is their feedback."""
-
-    def __init__(self, problem: str, *, expected: Any = None, got: Any = None, hint: str | None = None):
-        self.problem, self.expected, self.got, self.hint = problem, expected, got, hint
-        lines = [problem]
-        if expected is not None:
-            lines.append(f"expected: {expected}")
-        if got is not None:
-            lines.append(f"got:      {got}")
-        if hint:
-            lines.append(f"try:      {hint}")
-        super().__init__("\n".join(lines))
 
 
 #: Arrays with more entries than this are summarised (first and last values), never printed whole.
@@ -149,39 +132,3 @@ def as_array(value: Any, what: str) -> np.ndarray:
         raise CheckFailure(f"{what} must return numbers", expected="a tensor of numbers", got=show(array))
     return array
 
-
-def expect_shape(value: Any, shape: tuple[int, ...], what: str, hint: str | None = None) -> np.ndarray:
-    array = as_array(value, what)
-    if tuple(array.shape) != tuple(shape):
-        raise CheckFailure(
-            f"{what} has the wrong shape",
-            expected=f"shape {tuple(shape)}",
-            got=f"shape {tuple(array.shape)}",
-            hint=hint,
-        )
-    return array
-
-
-def expect_finite(value: Any, what: str, hint: str | None = None) -> np.ndarray:
-    array = as_array(value, what)
-    if not np.all(np.isfinite(array)):
-        bad = "nan" if np.isnan(array).any() else "inf"
-        raise CheckFailure(f"{what} contains {bad}", expected="finite numbers", got=show(array), hint=hint)
-    return array
-
-
-def expect_close(
-    value: Any,
-    expected: np.ndarray,
-    what: str,
-    *,
-    rtol: float = 1e-4,
-    atol: float = 1e-5,
-    hint: str | None = None,
-) -> np.ndarray:
-    """Shape first, then values; the feedback shows both arrays."""
-    expected = np.asarray(expected)
-    array = expect_shape(value, expected.shape, what, hint=hint)
-    if not np.allclose(array.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol, equal_nan=False):
-        raise CheckFailure(f"{what} has the wrong values", expected=show(expected), got=show(array), hint=hint)
-    return array

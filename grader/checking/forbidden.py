@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from grader.checking.feedback import CheckFailure
+from grader.engine.errors import CheckFailure
 from grader.checking.reach import Program
 
 __all__ = [

@@ -33,9 +33,10 @@ from typing import Any
 from grader import __version__
 from grader.checking.archive import UnsafeSubmission, extract_zip
 from grader.checking.outcomes import ExerciseResult, Grading, RunResult
-from grader.checking.session import GraderFailure, LearnerSession
+from grader.checking.session import LearnerSession
 from grader.checking.submission import SubmissionFiles, load_submission
 from grader.course.exercises import Exercise, find_exercise
+from grader.engine.errors import GraderFailure
 from grader.engine.launch import Limits, Policy
 from grader.engine.zygote import close_zygotes
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checking.feedback import CheckFailure
+from grader.engine.errors import CheckFailure
 from grader.checking.mlp_activations import ACTIVATIONS
 from grader.checking.mlp_layers import (
     MAX_VALUES_PER_IMAGE,

@@ -17,7 +17,7 @@ from typing import Any
 
 from grader.engine.inside.deep import on_big_stack
 
-__all__ = ["parse", "Program", "Use"]
+__all__ = ["parse", "Program"]
 
 _BUILTINS = frozenset(dir(builtins))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -46,16 +46,6 @@ class Scope:
     parent: Scope | None
     names: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class Use:
-    """One place where reached code may stand for `path` (a library dotted name)."""
-
-    module: str
-    line: int
-    path: str
-    node: ast.AST = field(compare=False, hash=False, repr=False)
 
 
 def is_main_guard(node: ast.stmt) -> bool:

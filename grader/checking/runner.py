@@ -19,11 +19,11 @@ import pytest
 
 from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResult
 from grader.checking.printed import output_mark, printed_since
-from grader.checking.session import ExerciseMissing, GraderFailure, LearnerSession
+from grader.checking.session import LearnerSession
 from grader.checking.submission import SubmissionFiles
 from grader.course.exercises import EXERCISES, Exercise
 from grader.course.mnist import DatasetError
-from grader.engine.child import CallTimeout, ChildCrashed, LearnerError
+from grader.engine.errors import CallTimeout, ChildCrashed, ExerciseMissing, GraderFailure, LearnerError
 from grader.engine.launch import Policy
 
 __all__ = ["run_checks", "outcome_for", "CHECKS_DIR", "RunOptions", "check_files", "collect_points",
@@ -158,7 +158,7 @@ class _PointsCollector:
             points = item.get_closest_marker("points")
             if exercise is None:
                 continue
-            slot = 1 if "hidden" in Path(str(item.fspath)).parts else 0
+            slot = 1 if visibility_of(Path(str(item.fspath))) == "hidden" else 0
             totals = self.points.setdefault(exercise.args[0], [0.0, 0.0])
             totals[slot] += float(points.args[0]) if points else 1.0
 

@@ -25,7 +25,8 @@ from typing import Any
 
 from grader.checking.submission import SubmissionFiles
 from grader.course.exercises import find_exercise
-from grader.engine.child import CallTimeout, Child, ChildCrashed
+from grader.engine.child import Child
+from grader.engine.errors import CallTimeout, ChildCrashed, ExerciseMissing, GraderFailure
 from grader.engine.inside.protocol import Handle
 from grader.engine.launch import Policy
 from grader.engine.zygote import ZygoteError
@@ -33,14 +34,6 @@ from grader.engine.zygote import ZygoteError
 __all__ = ["LearnerSession", "ExerciseMissing", "ExerciseProxy", "GraderFailure"]
 
 MAX_CRASHES_PER_EXERCISE = 2
-
-
-class ExerciseMissing(Exception):
-    """The learner has no file for this exercise (or it could not be read)."""
-
-
-class GraderFailure(Exception):
-    """The grader's own machinery failed (not the learner's code); never a learner's score."""
 
 
 class ExerciseProxy:

@@ -3,6 +3,13 @@
 ``expect_values`` is the workhorse: it accepts the right answer, then tries
 every known mistake (by id, words from :mod:`grader.checks.mistakes`) before
 falling back to "wrong shape", "contains nan" or "wrong values".
+
+It is also the one import a check author needs (as check50's ``__init__``): the outcome
+exceptions (:mod:`grader.engine.errors`), the feedback helpers, the forbidden-API checks,
+activations and handles, the shared mistakes' words, toy data and the ex08 model rebuild
+are all re-exported here::
+
+    from grader.checks.support import CheckFailure, LearnerError, expect_values, load_expected
 """
 
 from __future__ import annotations
@@ -16,11 +23,21 @@ from typing import Any
 
 import numpy as np
 
-from grader.checking.feedback import CheckFailure, as_array, show
-from grader.checks.mistakes import MISTAKES
-from grader.engine.child import LearnerError
+from grader.checking.feedback import as_array, show
+from grader.checking.forbidden import check_forbidden, check_tripwire
+from grader.checking.mlp import MAX_PARAMS, Mlp, rebuild
+from grader.checks.mistakes import MISTAKES, OVERFLOW_HINT, UNDERFLOW_HINT
+from grader.course.toydata import RECOMMENDED_FIT, two_spirals
+from grader.engine.errors import CallTimeout, CheckFailure, ChildCrashed, ExerciseMissing, LearnerError
+from grader.engine.inside.protocol import Activation, Handle
 
 __all__ = [
+    # re-exported: everything else a check needs, so that a check has one import
+    "CheckFailure", "ExerciseMissing", "LearnerError", "CallTimeout", "ChildCrashed",
+    "show", "as_array", "check_forbidden", "check_tripwire", "Activation", "Handle",
+    "MISTAKES", "OVERFLOW_HINT", "UNDERFLOW_HINT", "RECOMMENDED_FIT", "two_spirals",
+    "MAX_PARAMS", "Mlp", "rebuild", "load_mnist",
+    # defined here
     "load_expected",
     "array_of",
     "expect_values",
@@ -35,6 +52,13 @@ __all__ = [
 ]
 
 PUBLIC_DIR = Path(__file__).resolve().parent / "public"
+
+
+def load_mnist(split: str = "train", *, labels: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """MNIST as read-only uint8 arrays (grader/course/mnist.py), imported only when a check needs it."""
+    from grader.course import mnist
+
+    return mnist.load_mnist(split, labels=labels)
 
 
 @cache

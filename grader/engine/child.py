@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader.engine.errors import CallTimeout, ChildCrashed, LearnerError, SandboxError
 from grader.engine.inside import protocol
 from grader.engine.launch import LaunchSpec, Policy, demote, demote_rlimits, launch_spec
 from grader.engine.reap import ChildLingers, ChildProcess, SpawnedProcess
@@ -36,29 +37,6 @@ def readable_message(message: str) -> str:
     """
     message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message)
     return re.sub(r"\s*\[Op:\w+\](\s*name:\s*\S*)?\s*$", "", message, flags=re.MULTILINE).strip()
-
-
-class LearnerError(Exception):
-    """The learner's code raised; carries their exception type, message and traceback."""
-
-    def __init__(self, type_name: str, message: str, traceback: list[str], phase: str) -> None:
-        super().__init__(f"{type_name}: {message}")
-        self.type_name = type_name
-        self.message = message
-        self.traceback = traceback
-        self.phase = phase
-
-
-class CallTimeout(Exception):
-    """A call ran past its time budget and the child was stopped."""
-
-
-class ChildCrashed(Exception):
-    """The child died or sent something that is not a valid message."""
-
-
-class SandboxError(RuntimeError):
-    """The child could not be confined as planned: a grader-side failure, never the learner's."""
 
 
 class CapturedOutput:
@@ -320,25 +298,24 @@ class Child:
         tripped = header.get("tripped")
         self.tripped = tuple(str(t)[:100] for t in tripped[:40]) if type(tripped) is list else ()
         if not header["ok"]:
-            raw_error = header.get("error")
-            error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
-            raw_trace = error.get("traceback")
-            trace: list[Any] = raw_trace if type(raw_trace) is list else []
-            type_name = str(error.get("type", "Error"))[:100]
-            message = readable_message(str(error.get("message", ""))[:2000])
-            if type_name in ("MemoryError", "ResourceExhaustedError"):
-                message += f" (your code used too much memory: the limit is {self._spec.memory_mb} MiB)"
-            raise LearnerError(
-                type_name,
-                message,
-                [str(line)[:300] for line in trace[:8]],
-                str(error.get("phase", "call")),
-            )
+            raise self._learner_error(header.get("error"))
         try:
             return protocol.decode_value(header.get("value"), reply_blobs)
         except protocol.ProtocolError as exc:
             self.close()
             raise ChildCrashed(f"the program sent a malformed value ({exc})") from None
+
+    def _learner_error(self, raw_error: Any) -> LearnerError:
+        """The child's report of a learner exception, as plain, bounded data."""
+        error: dict[str, Any] = raw_error if type(raw_error) is dict else {}
+        raw_trace = error.get("traceback")
+        trace: list[Any] = raw_trace if type(raw_trace) is list else []
+        type_name = str(error.get("type", "Error"))[:100]
+        message = readable_message(str(error.get("message", ""))[:2000])
+        if type_name in ("MemoryError", "ResourceExhaustedError"):
+            message += f" (your code used too much memory: the limit is {self._spec.memory_mb} MiB)"
+        return LearnerError(type_name, message, [str(line)[:300] for line in trace[:8]],
+                            str(error.get("phase", "call")))
 
     def kill(self) -> None:
         """SIGKILL every process of the child now, without waiting (safe from a signal handler)."""

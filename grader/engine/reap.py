@@ -20,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Iterable
 
+from grader.engine.inside.limits import drop_privileges
 from grader.engine.launch import LaunchSpec
 
 __all__ = ["ChildProcess", "SpawnedProcess", "ChildLingers", "pids_of_uid", "kill_uid", "live_pids",
@@ -97,9 +98,7 @@ def kill_uid(uid: int) -> None:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the helper
         try:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
+            drop_privileges(uid)  # the one uid drop (inside/limits.py)
             os.kill(-1, signal.SIGKILL)
         finally:
             os._exit(0)

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,13 +127,9 @@ class BatchReport:
 
 def defences(policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(active, missing) defences of the sandbox that learner code will run under."""
-    from grader.engine import launch as sandbox
-    describe = getattr(sandbox, "describe_defences", None)
-    if describe is not None:
-        active, missing = describe(policy)
-        return tuple(active), tuple(missing)
-    spec = sandbox.launch_spec(policy, Path(tempfile.gettempdir()), 0, 1)
-    return spec.defences, spec.missing
+    from grader.engine.launch import describe_defences
+
+    return describe_defences(policy)
 
 
 def sandbox_gaps(policy: Policy) -> tuple[tuple[str, str], ...]:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from grader.course.exercises import PROJECT_ROOT, find_exercise
+from grader.engine.inside.convert import call_like_the_child
 
 __all__ = ["BUILDERS", "build", "write", "main", "to_json", "DEFAULT_OUT"]
 
@@ -48,35 +49,6 @@ def _reference() -> ModuleType:
     from grader.checks.hidden import reference
 
     return reference
-
-
-def _tensor(value: Any) -> Any:
-    """What the child does with an argument: numpy arrays become tensors of the same dtype."""
-    import tensorflow as tf
-
-    if isinstance(value, np.ndarray):
-        return tf.constant(value)
-    if isinstance(value, list):
-        return [_tensor(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_tensor(v) for v in value)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """What the child sends back: tensors as numpy arrays (strings as str)."""
-    if hasattr(value, "numpy"):
-        array = value.numpy()
-        if array.dtype.kind in "OS":
-            array = np.vectorize(lambda b: b.decode(), otypes=[str])(array)
-        return array
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    return value
-
-
-def _run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return _plain(function(*_tensor(args), **_tensor(kwargs)))
 
 
 def _activation(name: str) -> Callable[[Any], Any]:
@@ -136,23 +108,23 @@ def _ex01() -> dict[str, Any]:
     describe = {}
     for name, (values, dtype) in inputs.items():
         array = np.asarray(values, dtype=str if dtype == "str" else dtype)
-        rank, shape, dtype_name = _run(solution.describe, array)
+        rank, shape, dtype_name = call_like_the_child(solution.describe, array)
         describe[name] = {"values": values, "dtype": dtype, "expected": [rank, list(shape), dtype_name]}
     return {
-        "make_vector": _run(solution.make_vector),
-        "make_matrix": _run(solution.make_matrix),
-        "make_cube": _run(solution.make_cube),
+        "make_vector": call_like_the_child(solution.make_vector),
+        "make_matrix": call_like_the_child(solution.make_matrix),
+        "make_cube": call_like_the_child(solution.make_cube),
         "describe": describe,
     }
 
 
 def _neuron_case(solution: ModuleType, x: list[Any], w: list[Any], b: list[Any], activation: str) -> dict[str, Any]:
     args = [np.asarray(a, dtype=np.float32) for a in (x, w, b)]
-    expected = _run(solution.neuron_sum, *args, _activation(activation))
+    expected = call_like_the_child(solution.neuron_sum, *args, _activation(activation))
     return {
         "x": x, "w": w, "b": b, "activation": activation,
         "expected": expected,
-        "expected_matmul": _run(solution.neuron_matmul, *args, _activation(activation)),
+        "expected_matmul": call_like_the_child(solution.neuron_matmul, *args, _activation(activation)),
         "mistakes": _useful(_reference().neuron_mistakes(*args, activation), expected),
     }
 
@@ -183,7 +155,7 @@ def _ex03() -> dict[str, Any]:
     for case, x in inputs.items():
         name = case.split("_")[0]
         array = np.asarray(x, dtype=np.float32)
-        expected = _run(getattr(solution, name), array)
+        expected = call_like_the_child(getattr(solution, name), array)
         mistakes = reference.activation_mistakes(name, array)
         out[case] = {"x": x, "expected": expected, "mistakes": _useful(mistakes, expected)}
     return out
@@ -202,7 +174,7 @@ def _ex04() -> dict[str, Any]:
               np.asarray([0.1, -0.2, 0.3], np.float32))
     layers = [(f"dense_{name}", (x, W, b), name) for name in ("identity", "relu", "sigmoid", "softmax")]
     for case, (x_, W_, b_), name in [*layers, ("dense_square", square, "identity")]:
-        expected = _run(solution.dense, x_, W_, b_, _activation(name))
+        expected = call_like_the_child(solution.dense, x_, W_, b_, _activation(name))
         out[case] = {
             "x": x_, "W": W_, "b": b_, "activation": name, "expected": expected,
             "mistakes": _useful(reference.dense_mistakes(x_, W_, b_, name), expected),
@@ -215,7 +187,7 @@ def _ex04() -> dict[str, Any]:
     x = _matrix(rng, (3, 4))
     for case, (sizes, names) in networks.items():
         params = [(_matrix(rng, (n, k), 0.8), _matrix(rng, (k,), 0.3)) for n, k in zip(sizes, sizes[1:], strict=False)]
-        expected = _run(solution.forward, x, params, [_activation(n) for n in names])
+        expected = call_like_the_child(solution.forward, x, params, [_activation(n) for n in names])
         out[case] = {
             "x": x, "params": params, "activations": names, "expected": expected,
             "mistakes": _useful(reference.forward_mistakes(x, params, names), expected),
@@ -241,7 +213,7 @@ def _ex05() -> dict[str, Any]:
     double_labels = np.asarray([1, 0], np.int32)
 
     def case(function: str, *args: Any, mistakes: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-        expected = _run(getattr(solution, function), *args, **kwargs)
+        expected = call_like_the_child(getattr(solution, function), *args, **kwargs)
         return {"args": [{"values": a, "dtype": str(a.dtype)} for a in args],
                 **({"kwargs": kwargs} if kwargs else {}),
                 "expected": expected, "mistakes": _useful(mistakes or {}, expected)}

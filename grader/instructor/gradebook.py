@@ -47,11 +47,9 @@ __all__ = [
     "notes_for",
     "spreadsheet_safe",
     "write_grades_csv",
-    "GRADESCOPE_VISIBILITIES",
     "POINTS_POSSIBLE",
 ]
 
-GRADESCOPE_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _ICONS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥", Status.TIMEOUT: "⏱",
           Status.NOT_ATTEMPTED: "➖"}
 

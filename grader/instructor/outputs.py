@@ -34,17 +34,9 @@ class NotAnOutFolder(Exception):
 
 def _defences() -> dict[str, list[str]]:
     try:
-        import tempfile
+        from grader.engine.launch import Policy, describe_defences
 
-        from grader.engine import launch
-
-        policy = launch.Policy(isolate=True)
-        describe = getattr(launch, "describe_defences", None)
-        if describe is not None:
-            active, missing = describe(policy)
-        else:
-            spec = launch.launch_spec(policy, Path(tempfile.gettempdir()), 0, 1)
-            active, missing = spec.defences, spec.missing
+        active, missing = describe_defences(Policy(isolate=True))
         return {"active": list(active), "missing": list(missing)}
     except Exception:  # noqa: BLE001 - metadata only; never stops the gradebook
         return {"active": [], "missing": ["unknown (could not be probed)"]}

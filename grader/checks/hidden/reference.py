@@ -19,25 +19,6 @@ import numpy as np
 
 # ============================================================ ex01: tensors
 
-PI_DIGITS = "314159265358979323846264338327950288"
-E_DIGITS = "271828182845904523536028747135266249775724709369995"
-
-
-def digits(text: str, count: int) -> np.ndarray:
-    return np.array([int(c) for c in text[:count]], dtype=np.int32)
-
-
-def tensor_word() -> np.ndarray:
-    return np.array(list("tensor"))
-
-
-def pi_matrix() -> np.ndarray:
-    return digits(PI_DIGITS, 24).reshape(6, 4)
-
-
-def e_cube() -> np.ndarray:
-    return digits(E_DIGITS, 32).reshape(4, 4, 2)
-
 
 def describe(array: np.ndarray) -> tuple[int, tuple[int, ...], str]:
     """(rank, shape, TensorFlow dtype name) of the tensor that `array` becomes in the child."""
@@ -160,12 +141,6 @@ def forward_mistakes(x: np.ndarray, params: Sequence[tuple[Any, Any]], activatio
         mistakes["forward_no_activation"] = linear
         mistakes["forward_activations_reversed"] = forward(x, params, list(reversed(activations)))
     return {k: v for k, v in mistakes.items() if not np.allclose(v, forward(x, params, activations))}
-
-
-def init_stats(W: np.ndarray) -> tuple[float, float]:
-    """(mean, standard deviation) of a weight matrix."""
-    W = np.asarray(W, dtype=np.float64)
-    return float(W.mean()), float(W.std())
 
 
 # ============================================================ ex05: stable softmax

@@ -9,8 +9,7 @@ import pytest
 
 from grader.checks.hidden import reference
 from grader.checks.public.test_ex02_neuron import matmul_hint, shape_hints
-from grader.checks.support import brief, expect_values, shape_errors
-from grader.engine.inside.protocol import Activation
+from grader.checks.support import Activation, brief, expect_values, shape_errors
 
 pytestmark = pytest.mark.exercise("ex02")
 

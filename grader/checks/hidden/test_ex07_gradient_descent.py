@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, show
+from grader.checks.support import CheckFailure, show, two_spirals
 from grader.checks.hidden.reference import ex06_loss_and_gradients
 from grader.checks.public.test_ex07_gradient_descent import (
     KEYS,
@@ -27,7 +27,6 @@ from grader.checks.public.test_ex07_gradient_descent import (
     recommended_fit,
     run_fit,
 )
-from grader.course.toydata import two_spirals
 
 pytestmark = pytest.mark.exercise("ex07")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from grader.checking.feedback import CheckFailure
+from grader.checks.support import CheckFailure
 from grader.checks.public.test_ex08_mnist_mlp import (
     build,
     check_mlp,

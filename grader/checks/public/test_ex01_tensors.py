@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, show
-from grader.checks.support import array_of, brief, load_expected
+from grader.checks.support import CheckFailure, array_of, brief, load_expected, show
 
 pytestmark = pytest.mark.exercise("ex01")
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from grader.checks.support import array_of, brief, expect_values, load_expected, shape_errors
-from grader.engine.inside.protocol import Activation
+from grader.checks.support import Activation, array_of, brief, expect_values, load_expected, shape_errors
 
 pytestmark = pytest.mark.exercise("ex02")
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from grader.checking.forbidden import check_forbidden, check_tripwire
 from grader.checks.support import (
     array_of,
     brief,
+    check_forbidden,
+    check_tripwire,
     expect_softmax,
     expect_values,
     load_expected,

@@ -12,9 +12,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, show
-from grader.checks.support import array_of, brief, expect_values, load_expected, shape_errors
-from grader.engine.inside.protocol import Activation
+from grader.checks.support import (
+    Activation,
+    CheckFailure,
+    array_of,
+    brief,
+    expect_values,
+    load_expected,
+    shape_errors,
+    show,
+)
 
 pytestmark = pytest.mark.exercise("ex04")
 

@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import as_array
-from grader.checking.forbidden import check_forbidden, check_tripwire
-from grader.checks.mistakes import OVERFLOW_HINT, UNDERFLOW_HINT
 from grader.checks.support import (
+    OVERFLOW_HINT,
+    UNDERFLOW_HINT,
     array_of,
+    as_array,
     brief,
+    check_forbidden,
+    check_tripwire,
     expect_dtype,
     expect_softmax,
     expect_values,

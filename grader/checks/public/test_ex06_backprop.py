@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, as_array, show
-from grader.engine.child import LearnerError
+from grader.checks.support import CheckFailure, LearnerError, as_array, show
 
 pytestmark = pytest.mark.exercise("ex06")
 
@@ -114,7 +113,7 @@ def compute_tape(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
 
 def require_by_hand(sub: Any) -> None:
     """Fail when the learner's file uses automatic differentiation."""
-    from grader.checking.forbidden import check_forbidden
+    from grader.checks.support import check_forbidden
 
     check_forbidden(sub, "ex06", AUTODIFF, ("forward", "backward"),
                     lesson="backward() must apply the chain rule by hand; automatic "
@@ -144,7 +143,7 @@ def run_backward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray,
                            got=f"{exc.type_name}: {exc.message.splitlines()[0][:200]}"
                                + (f"\n          at {exc.traceback[-1]}" if exc.traceback else ""),
                            hint=f"check where the transposes go; {TRANSPOSE_HINT}") from None
-    from grader.checking.forbidden import check_tripwire
+    from grader.checks.support import check_tripwire
 
     if by_hand:  # the checks that grade the gradients themselves
         check_tripwire(sub, AUTODIFF, "backward", "apply the chain rule by hand")

@@ -16,10 +16,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, as_array, show
-from grader.checking.session import ExerciseMissing
-from grader.course.toydata import RECOMMENDED_FIT, two_spirals
-from grader.engine.child import LearnerError
+from grader.checks.support import (
+    CheckFailure,
+    ExerciseMissing,
+    LearnerError,
+    RECOMMENDED_FIT,
+    as_array,
+    show,
+    two_spirals,
+)
 
 pytestmark = pytest.mark.exercise("ex07")
 

@@ -22,10 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checking.feedback import CheckFailure, show
-from grader.checking.mlp import MAX_PARAMS, Mlp, rebuild
-from grader.engine.child import LearnerError
-from grader.engine.inside.protocol import Handle
+from grader.checks.support import CheckFailure, Handle, LearnerError, MAX_PARAMS, Mlp, rebuild, show
 
 pytestmark = pytest.mark.exercise("ex08")
 
@@ -179,7 +176,7 @@ def train_and_score(sub: Any, x: np.ndarray, y: np.ndarray, epochs: int, batch_s
 
 
 def mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
-    from grader.course.mnist import load_mnist
+    from grader.checks.support import load_mnist
 
     images, labels = load_mnist(split)
     assert labels is not None

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["describe", "export_model"]
+__all__ = ["describe", "export_model", "leaf_layers"]
 
 
 
@@ -32,21 +32,27 @@ def _layer_record(layer: Any) -> dict[str, Any]:
     }
 
 
+def leaf_layers(model: Any, limit: int | None = None) -> list[Any]:
+    """The model's layers in order, nested models flattened (at most `limit` of them)."""
+    found: list[Any] = []
+
+    def walk(layer: Any) -> None:
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, list) and inner:
+            for sub in inner:
+                walk(sub)
+        elif limit is None or len(found) < limit:
+            found.append(layer)
+
+    for top in list(model.layers):
+        walk(top)
+    return found
+
+
 def describe(value: Any) -> dict[str, Any]:
     """A plain description of an object that stays in the child (layers for a model)."""
     if hasattr(value, "layers") and hasattr(value, "count_params"):
-        layers: list[dict[str, Any]] = []
-
-        def walk(layer: Any) -> None:
-            inner = getattr(layer, "layers", None)
-            if isinstance(inner, list) and inner:
-                for sub in inner:
-                    walk(sub)
-            else:
-                layers.append(_layer_record(layer))
-
-        for top in value.layers:
-            walk(top)
+        layers = [_layer_record(layer) for layer in leaf_layers(value)]
 
         def shape(attr: str) -> list[Any] | None:
             for getter in (lambda: getattr(value, attr).shape, lambda: getattr(value, attr + "_shape")):
@@ -112,18 +118,7 @@ def export_model(value: Any, max_values: int) -> dict[str, Any]:
     """
     if not (hasattr(value, "layers") and hasattr(value, "get_weights")):
         raise TypeError(f"a {type(value).__name__} is not a Keras model")
-    found: list[Any] = []
-
-    def walk(layer: Any) -> None:
-        inner = getattr(layer, "layers", None)
-        if isinstance(inner, list) and inner:
-            for sub in inner:
-                walk(sub)
-        elif len(found) < EXPORT_MAX_LAYERS:
-            found.append(layer)
-
-    for top in list(value.layers):
-        walk(top)
+    found = leaf_layers(value, EXPORT_MAX_LAYERS)
     shapes = [[[int(d) for d in w.shape] for w in layer.weights] for layer in found]
     total = sum(int(np.prod(shape)) for layer_shapes in shapes for shape in layer_shapes)
     records = []

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from grader.engine.inside import protocol
+from grader.engine.inside.convert import to_arguments, to_plain
 from grader.engine.inside.deep import on_big_stack
 from grader.engine.inside.models import describe, export_model
 
@@ -114,41 +115,6 @@ def _serve_export(request: dict[str, Any], blobs: list[bytes], state: dict[str, 
     return {"ok": True, "value": encoded}, out
 
 
-def _to_plain(value: Any, depth: int = 0) -> Any:
-    """Turn framework tensors into numpy arrays before encoding (as deep as the protocol goes)."""
-    if depth > protocol.MAX_DEPTH:
-        return value  # encode_value refuses it with "nested too deeply"
-    if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)):
-        array = value.numpy()
-        if value.dtype == tf.string:
-            array = np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[str])(array)
-        return array
-    if type(value) is not np.ndarray and hasattr(value, "__array__") and hasattr(value, "shape"):
-        try:
-            return np.asarray(value)
-        except Exception:
-            return value
-    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
-        return np.asarray(value).view(np.ndarray)
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_to_plain(v, depth + 1) for v in value)
-    if type(value) is dict:
-        return {k: _to_plain(v, depth + 1) for k, v in value.items()}
-    return value
-
-
-def _to_arguments(value: Any, tensors: bool) -> Any:
-    if isinstance(value, np.ndarray) and tensors and tf is not None:
-        return tf.constant(value)
-    if isinstance(value, list):
-        return [_to_arguments(v, tensors) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_to_arguments(v, tensors) for v in value)
-    if isinstance(value, dict):
-        return {k: _to_arguments(v, tensors) for k, v in value.items()}
-    return value
-
-
 def _learner_traceback(exc: BaseException, filenames: set[str]) -> list[str]:
     """Only the learner's own frames: the grader's are noise to them."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -194,9 +160,9 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
             return {"ok": False, "error": {"type": "MissingFunction", "message": request["function"],
                                             "traceback": [], "phase": "import"}}, []
         try:
-            tensors = bool(request.get("tensors", True))
-            args = _to_arguments(protocol.decode_value(request["args"], blobs, handles.resolve), tensors)
-            kwargs = _to_arguments(protocol.decode_value(request["kwargs"], blobs, handles.resolve), tensors)
+            framework = tf if request.get("tensors", True) else None  # tensors=False: numpy stays numpy
+            args = to_arguments(protocol.decode_value(request["args"], blobs, handles.resolve), framework)
+            kwargs = to_arguments(protocol.decode_value(request["kwargs"], blobs, handles.resolve), framework)
         except Exception as exc:  # noqa: BLE001 - e.g. a model from a program that was restarted
             return {"ok": False, "error": _error(exc, "arguments", filenames)}, []
         if request.get("seed") is not None:
@@ -210,7 +176,7 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
             return {"ok": False, "error": _error(exc, "call", filenames), "tripped": sorted(used)}, []
         out: list[bytes] = []
         try:
-            encoded = protocol.encode_value(_to_plain(value), out, fallback=handles.add)
+            encoded = protocol.encode_value(to_plain(value, tf), out, fallback=handles.add)
         except Exception as exc:  # noqa: BLE001
             return {"ok": False, "error": _error(exc, "result", filenames)}, []
         return {"ok": True, "value": encoded, "tripped": sorted(used)}, out
