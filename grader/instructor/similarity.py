@@ -7,9 +7,12 @@ Per exercise, among the learners whose file differs from the stub:
   identifiers, strings and numbers are normalised (a renamed variable changes nothing), every
   ``K`` consecutive tokens are hashed, and the smallest hash of every ``W`` consecutive hashes
   is kept. The stub's own fingerprints are removed first, so the lesson text every learner
-  starts from never counts; so are fingerprints that most of the class shares (the one obvious
-  line of a small exercise). A pair is listed when the smaller of the two keeps at least
-  ``MIN_FINGERPRINTS`` fingerprints of its own and shares ``NEAR_SHARE`` of them with the other.
+  starts from never counts; so are fingerprints that most of a class of 4 or more shares (the
+  one obvious way to write a small exercise). A pair is listed when the smaller of the two keeps
+  at least ``MIN_FINGERPRINTS`` fingerprints of its own and shares ``NEAR_SHARE`` of them.
+
+Identical code is listed whenever it holds ``MIN_FINGERPRINTS`` of its own beyond the stub, even
+when much of the class handed in the same: one group, for a person to judge.
 
 ``summary.json`` ``"similarity"``: ``[{"exercise", "kind", "learners": [str], "share": 0..1,
 "shared": int}]``, identical groups first, then near pairs by share.
@@ -135,13 +138,13 @@ def find_similar(sources: dict[str, dict[str, str]], stubs: dict[str, str],
                 continue  # too little of their own to compare
             own[learner] = prints
             exact.setdefault(_exact_key(source), []).append(learner)
-        common = _too_common(own)
-        own = {learner: prints - common for learner, prints in own.items()}
         pairs_in_groups: set[frozenset[str]] = set()
-        for members in exact.values():
-            if len(members) > 1 and len(own[members[0]]) >= MIN_FINGERPRINTS:
+        for members in exact.values():  # the same code, however common: always worth a look
+            if len(members) > 1:
                 groups.append(SimilarGroup(exercise, "identical", tuple(members), 1.0, len(own[members[0]])))
                 pairs_in_groups.update(frozenset((a, b)) for a in members for b in members if a != b)
+        common = _too_common(own)
+        own = {learner: prints - common for learner, prints in own.items()}
         near: list[SimilarGroup] = []
         learners = sorted(own)
         for i, a in enumerate(learners):
