@@ -106,3 +106,19 @@ def test_the_report_lists_similar_work_by_link_and_scores_do_not_move(tmp_path):
     line = page.split('id="provenance"', 1)[1].split("</span>", 1)[0]
     assert "hidden seed 11" in line and __version__ in line and provenance["written"] in line
     assert all(d in page for d in provenance["defences"]["active"])
+
+
+def test_a_copy_is_still_found_in_a_class_where_the_common_lines_are_dropped():
+    original = solution_source("ex03")
+    cat = _fill("ex03", "    return 1 / (1 + tf.math.exp(-1.0 * x))", "    return tf.math.tanh(x)",
+                "    return tf.where(x > 0, x, 0.0 * x)",
+                "    top = tf.reduce_max(x, -1, True)\n    num = tf.exp(x - top)\n"
+                "    return num / tf.reduce_sum(num, -1, True)")
+    dan = _fill("ex03", "    e = tf.exp(x)\n    return e / (e + 1.0)", "    s = sigmoid(2 * x)\n    return s + s - 1",
+                "    return tf.nn.relu(x)",
+                "    m = tf.stop_gradient(tf.reduce_max(x, axis=-1, keepdims=True))\n"
+                "    return tf.nn.softmax(x - m)")
+    sources = {"ann": {"ex03": original}, "ben": {"ex03": _disguised(original)},
+               "cat": {"ex03": cat}, "dan": {"ex03": dan}}
+    groups = find_similar(sources, {"ex03": stub_source("ex03")}, ["ex03"])
+    assert [g.learners for g in groups] == [("ann", "ben")], groups
