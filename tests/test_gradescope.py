@@ -29,7 +29,9 @@ def _autograder(tmp_path: Path, submission: dict[str, str], *options: str) -> Pa
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
         archive.extractall(root / "source")
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert "pip install" in (root / "source" / "setup.sh").read_text()
+    setup = (root / "source" / "setup.sh").read_text()
+    assert "pip install" in setup and setup.index("install_bubblewrap.sh") < setup.index("pip install")
+    assert modes["install_bubblewrap.sh"] & stat.S_IXUSR
     assert any(n.startswith("grader/checks/hidden/test_") for n in modes)
     (root / "submission").mkdir(parents=True)
     (root / "results").mkdir()
@@ -39,6 +41,9 @@ def _autograder(tmp_path: Path, submission: dict[str, str], *options: str) -> Pa
     return root
 
 
+LOGS: dict[Path, str] = {}  # run_autograder's stdout per root (Gradescope keeps it for the instructor)
+
+
 def _run(root: Path, **env: str) -> dict:
     result = subprocess.run(
         ["bash", str(root / "source" / "run_autograder")],
@@ -46,6 +51,7 @@ def _run(root: Path, **env: str) -> dict:
              "GRADER_SEED": "3", **env},
         capture_output=True, text=True, timeout=600, cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
+    LOGS[root] = result.stdout
     return json.loads((root / "results" / "results.json").read_text())
 
 
@@ -64,6 +70,15 @@ def test_run_autograder_grades_the_submission_with_hidden_checks(tmp_path):
     assert hidden and all("hidden" in t["name"] and t["output"] == "" for t in hidden)
     assert {t["visibility"] for t in results["tests"]} == {"visible", "after_published"}
     assert "not attempted" in results["output"]
+    assert results["output_format"] == "md" and {t["output_format"] for t in results["tests"]} == {"md"}
+    # The instructor's log says which sandbox defences guarded this submission.
+    from grader.checking.job import grading_policy
+    from grader.engine.launch import describe_defences
+
+    active, missing = describe_defences(grading_policy(None, None))
+    log = LOGS[root]
+    assert f"sandbox defences active: {', '.join(active) or 'none'}" in log, log
+    assert all(f"MISSING here: {d}" in log for d in missing)
 
 
 def test_run_autograder_always_writes_results(tmp_path):

@@ -68,4 +68,4 @@ def test_hidden_checks_show_the_output_only_when_revealed_and_feedback_files_lab
     assert "What your code printed during this check:" in page and "my debug line" in page
     assert "my debug line" not in feedback_markdown(LearnerResult("ann", hidden))
     [gradescope] = gradescope_results(public, 1.0)["tests"]
-    assert f"{LABEL}:\nmy debug line" in gradescope["output"]
+    assert f"{LABEL[0].upper()}{LABEL[1:]}:\n\n```text\nmy debug line\n```" in gradescope["output"]

@@ -104,6 +104,21 @@ def test_report_names_what_the_class_misunderstood_and_escapes_names(batch):
     assert text.count("<svg") >= 4 and 'id="learner-smithbob"' in text
 
 
+def test_report_lists_similar_work_for_a_person_to_look_at(batch):
+    text = (batch / "report.html").read_text("utf-8")
+    similar = text[text.index('id="similar"'):text.index('<h2 id="learners">')]
+    groups = {(g["exercise"], g["kind"], tuple(sorted(g["learners"])))
+              for g in __import__("json").loads((batch / "summary.json").read_text())["similarity"]}
+    xss_id = next(r for r in _rows(batch) if "img" in r)
+    # The same correct ex02 handed in by two learners; the same no-bias mistake (Moodle zip and
+    # Canvas resubmission) by two others. Flagged, with links; the grades are what they earned.
+    assert ("ex02", "identical", tuple(sorted([xss_id, "smithbob"]))) in groups
+    assert ("ex02", "identical", tuple(sorted(["José_Müller", "doejane"]))) in groups
+    assert 'href="#learner-smithbob"' in similar and 'href="#learner-doejane"' in similar
+    assert XSS not in similar and "&lt;img src=x onerror=alert(1)&gt;" in similar
+    assert _rows(batch)["smithbob"]["ex02"] == _rows(batch)["Points Possible"]["ex02"]
+
+
 def test_report_and_overrides_from_the_command_line(batch, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(batch, out)
@@ -192,6 +207,8 @@ def test_report_in_a_real_browser(batch, tmp_path):
         assert "Feedback for doejane" in page.locator("#learner-doejane pre").inner_text()
         page.locator("ol.mistakes a", has_text="José Müller").first.click()
         _wait_open(page, "#learner-José_Müller")
+        page.locator("table.similar a", has_text="smithbob").first.click()  # a flagged pair's link
+        _wait_open(page, "#learner-smithbob")
         assert XSS in page.locator("#learner-table").inner_text()  # shown as text
         assert page.locator("#learner-table img").count() == 0
         page.evaluate("window.scrollTo(0, 0)")

@@ -92,6 +92,9 @@ def _show_defences(err: Any) -> None:
               help="Seed of the hidden checks' inputs (default: $GRADER_SEED, else random per "
                    "batch and kept for reruns on the same OUT).")
 @click.option("--force", is_flag=True, help="Regrade everyone, even unchanged submissions.")
+@click.option("--only", "only", multiple=True, metavar="LEARNER[,LEARNER...]",
+              help="Regrade only these learners (their id in grades.csv, or their original name), "
+                   "even if unchanged; every other learner's row is kept as it is. Repeatable.")
 @click.option("--reveal-hidden", is_flag=True,
               help="Show hidden checks' details in the learners' feedback.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
@@ -103,8 +106,8 @@ def _show_defences(err: Any) -> None:
                    "machine is missing (e.g. no bubblewrap). Only for code you trust.")
 def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tuple[str, ...], ...],
           timeout: float | None, budget: float | None, memory: int | None, seed: int | None,
-          force: bool, reveal_hidden: bool, scheduler: str | None, cluster: str | None,
-          allow_weak_sandbox: bool) -> None:
+          force: bool, only: tuple[str, ...], reveal_hidden: bool, scheduler: str | None,
+          cluster: str | None, allow_weak_sandbox: bool) -> None:
     """Grade every learner in SUBMISSIONS (a folder or .zip each) into OUT.
 
     \b
@@ -112,11 +115,13 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     OUT/<learner>/result.json, feedback.md and results.json (Gradescope format).
     Resumable: run it again after an interruption and only the missing learners
     are graded; unchanged submissions are not graded again (--force does).
+    --only LEARNER regrades just that learner (e.g. a late submission).
     """
     from rich.console import Console
 
     from grader.instructor.batch import BatchBusy, BatchOptions, MissingData, grade_class
     from grader.instructor.cluster import ClusterError  # imports no Dask
+    from grader.instructor.selection import SelectionProblem, split_names
 
     if not submissions.is_dir():
         raise UsageProblem(f"the submissions folder {submissions} does not exist or is not a folder")
@@ -126,14 +131,19 @@ def grade(submissions: Path, out: Path, workers: int | None, exercises: tuple[tu
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"{out} exists and is not a folder")
     chosen = _exercise_ids(exercises)
+    selected = split_names(only)
+    if only and not selected:
+        raise UsageProblem("--only needs a learner's id or name, e.g. --only alice_full")
+    if selected and force:
+        raise UsageProblem("use --only (regrade those learners) or --force (regrade everyone), not both")
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     _refuse_weak_sandbox(err, allow_weak_sandbox)
     _show_defences(err)
     options = BatchOptions(submissions, out, workers, chosen, timeout, seed, force, reveal_hidden,
-                           budget, memory, *_cluster_options(scheduler, cluster))
+                           budget, memory, *_cluster_options(scheduler, cluster), only=selected)
     try:
         report = grade_class(options, err)
-    except (BatchBusy, MissingData) as exc:
+    except (BatchBusy, MissingData, SelectionProblem) as exc:
         raise UsageProblem(str(exc)) from None
     except ClusterError as exc:
         raise UsageProblem(str(exc)) from None

@@ -12,7 +12,8 @@ The steps, each in its own module:
 
 The hidden seed is the same for the whole batch: ``--seed``, else ``$GRADER_SEED``, else
 the one stored in the journal by an earlier run on this OUT, else a fresh random one.
-It is stored only in the journal, never in a file meant for learners.
+It is kept in the journal and written, for the record, only to the instructor's class files
+(``grades.csv``, ``grades.meta.json``, ``summary.json``, ``report.html``), never to a learner's.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from grader.instructor.gradebook import commit_learner, read_committed, write_le
 from grader.instructor.intake import LearnerEntry, content_hash, discover, write_roster
 from grader.instructor.journal import Journal
 from grader.instructor.pool import run_jobs
+from grader.instructor.selection import UnknownLearner, check_seed, resolve_only
 
 __all__ = ["BatchOptions", "BatchReport", "BatchBusy", "MissingData", "require_data", "grade_class", "grade_learner",
            "checks_fingerprint", "defences", "default_budget", "WORK_DIR"]
@@ -108,6 +110,7 @@ class BatchOptions:
     memory_mb: int | None = None  # memory per learner's child; default: the sandbox's
     scheduler: str | None = None  # grade on this Dask scheduler (tcp://HOST:PORT)
     cluster_workers: int | None = None  # grade on a local Dask cluster of N workers
+    only: tuple[str, ...] = ()  # regrade just these learners (ids or original names), forced
 
 
 @dataclass(frozen=True)
@@ -200,16 +203,23 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
     journal = Journal(out)
     try:
         seed, seed_source = hidden_seed(options.seed, journal.get_meta("seed"))
+        if options.only:
+            check_seed(seed, journal.get_meta("seed"))
         journal.set_meta("seed", str(seed))
         budget = options.budget_s or default_budget(len(exercise_ids))
         fingerprint = checks_fingerprint(exercise_ids)
         entries = discover(options.submissions, out / STAGING_DIR)
+        try:
+            only = resolve_only(options.only, entries) if options.only else None
+        except UnknownLearner:
+            shutil.rmtree(out / STAGING_DIR, ignore_errors=True)
+            raise
         write_roster(out, entries)
         hashes = {e.learner: content_hash(e) for e in entries}
         keys = {e.learner: _job_key(hashes[e.learner], fingerprint, options, seed, exercise_ids,
                                     budget) for e in entries}
-        todo = [e for e in entries
-                if options.force or not journal.is_done(e.learner, keys[e.learner], out)]
+        todo = [e for e in entries if (e.learner in only if only is not None else options.force
+                                       or not journal.is_done(e.learner, keys[e.learner], out))]
         shutil.rmtree(out / WORK_DIR, ignore_errors=True)
         jobs = [GradeJob(e.learner, str(e.path.resolve()), e.kind,
                          str((out / WORK_DIR / e.learner).resolve()), exercise_ids, seed, budget,
@@ -223,7 +233,8 @@ def grade_class(options: BatchOptions, console: Console | None = None) -> BatchR
         try:
             graded, interrupted = _run(jobs, workers, journal, keys, options, console)
         finally:
-            summary = _rebuild(out, entries, exercise_ids, journal, keys, options.reveal_hidden)
+            kept = frozenset(e.learner for e in entries) - only if only is not None else frozenset()
+            summary = _rebuild(out, entries, exercise_ids, journal, keys, options.reveal_hidden, kept)
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
             shutil.rmtree(out / STAGING_DIR, ignore_errors=True)
     finally:
@@ -286,9 +297,20 @@ def _runner(options: BatchOptions) -> Callable[..., None]:
     return partial(run_on_cluster, ClusterTarget(options.scheduler, options.cluster_workers))
 
 
+def _committed(journal: Journal, learner: str, out: Path) -> bool:
+    row = journal.row(learner)
+    return (row is not None and row.job_key is not None and row.result_path is not None
+            and (out / row.result_path).is_file())
+
+
 def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ...],
-             journal: Journal, keys: dict[str, str], reveal_hidden: bool) -> dict[str, Any]:
-    """grades.csv and the summary from what is committed for the current entries."""
+             journal: Journal, keys: dict[str, str], reveal_hidden: bool,
+             kept: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """grades.csv and the summary from what is committed for the current entries.
+
+    `kept` (learners left alone by ``--only``) keep their committed result as it is, even when
+    the checks or options changed since it was graded.
+    """
     from grader.instructor.summary import write_summary
 
     rerender = journal.get_meta("reveal_hidden") not in (None, str(reveal_hidden))
@@ -297,7 +319,8 @@ def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ..
     for entry in entries:
         for stale in (out / entry.learner).glob(".*.tmp"):  # from a batch killed mid-write
             stale.unlink(missing_ok=True)
-        done = journal.is_done(entry.learner, keys.get(entry.learner, ""), out)
+        done = journal.is_done(entry.learner, keys.get(entry.learner, ""), out) or (
+            entry.learner in kept and _committed(journal, entry.learner, out))
         result = read_committed(out, entry.learner)
         if result is not None and result.grading is Grading.GRADER_ERROR:
             rows.append((entry.learner, None, result.reason))
@@ -311,6 +334,10 @@ def _rebuild(out: Path, entries: list[LearnerEntry], exercise_ids: tuple[str, ..
         results.append(result)
     journal.set_meta("reveal_hidden", str(reveal_hidden))
     from grader.instructor.outputs import write_class_outputs
+    from grader.instructor.similarity import class_similarity, write_similarity
+
+    write_similarity(out, class_similarity([(e.learner, e.path, e.kind) for e in entries],
+                                           list(exercise_ids), out / WORK_DIR))
 
     summary = write_summary(out, len(entries), results, list(exercise_ids))
     # grades.csv (with the original names), grades.meta.json, report.html

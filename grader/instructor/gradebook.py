@@ -47,9 +47,11 @@ __all__ = [
     "notes_for",
     "spreadsheet_safe",
     "write_grades_csv",
+    "GRADESCOPE_FORMAT",
     "POINTS_POSSIBLE",
 ]
 
+GRADESCOPE_FORMAT = "md"  # Gradescope renders output as Markdown; learner text is fenced or escaped
 _ICONS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥", Status.TIMEOUT: "⏱",
           Status.NOT_ATTEMPTED: "➖"}
 
@@ -132,38 +134,44 @@ def feedback_markdown(learner: LearnerResult, reveal_hidden: bool = False) -> st
 
 
 def _gradescope_test(test: TestResult, reveal_hidden: bool) -> dict[str, Any]:
+    """One test in Gradescope's format; its output is Markdown (``output_format: md``): the status
+    in bold, then the feedback and anything printed in fenced blocks, so expected/got keep their
+    layout and learner text is shown as text."""
     hidden = test.visibility == "hidden"
-    output = f"{STATUS_WORDS[test.status][0]}"
+    parts = [f"**{STATUS_WORDS[test.status][0]}**"]
     text = visible_feedback(test, reveal_hidden).strip()
     if text:
-        output += f"\n{text}"
+        parts.append(markdown_block(text))
     elif hidden:
-        output = ""
+        parts = []
     if printed := visible_printed(test, reveal_hidden):
-        output += f"\n{LABEL}:\n{printed}"
+        parts += [f"{LABEL[0].upper()}{LABEL[1:]}:", markdown_block(printed)]
     return {
         "name": f"{test.exercise} · {'hidden: ' if hidden else ''}{test.name}",
         "score": float(test.points),
         "max_score": float(test.max_points),
         "status": "passed" if test.status is Status.PASSED else "failed",
-        "output": output,
+        "output": "\n\n".join(parts),
+        "output_format": GRADESCOPE_FORMAT,
         "visibility": "after_published" if hidden else "visible",
     }
 
 
 def gradescope_results(run: RunResult, execution_time: float, reveal_hidden: bool = False,
                        reason: str = "") -> dict[str, Any]:
-    """Gradescope's results.json for one learner (score, execution_time, output, tests)."""
-    summary = [f"Score: {run.points:g} / {run.max_points:g} points"]
+    """Gradescope's results.json for one learner (score, execution_time, output, tests), in Markdown."""
+    summary = [f"**Score: {run.points:g} / {run.max_points:g} points**", ""]
     if reason:
-        summary.append(f"Not graded normally: {reason}")
-    summary += [f"note: {note}" for note in run.notes]
-    summary += [f"{e.id} {e.title}: {e.points:g}/{e.max_points:g} ({STATUS_WORDS[e.status][0]})"
-                for e in run.exercises]
+        summary += [f"Not graded normally: {markdown_inline(reason)}", ""]
+    summary += [f"- note: {markdown_inline(note)}" for note in run.notes]
+    summary += [f"- {markdown_inline(e.id)} {markdown_inline(e.title)}: {e.points:g}/{e.max_points:g} "
+                f"({STATUS_WORDS[e.status][0]})" for e in run.exercises]
     return inert_json({
         "score": float(run.points),
         "execution_time": round(float(execution_time), 3),
-        "output": "\n".join(summary),
+        "output": "\n".join(summary).rstrip(),
+        "output_format": GRADESCOPE_FORMAT,
+        "test_output_format": GRADESCOPE_FORMAT,
         "tests": [_gradescope_test(t, reveal_hidden) for e in run.exercises for t in e.tests],
     })
 

@@ -27,7 +27,7 @@ from grader.checking.runner import hidden_seed
 from grader.course.exercises import EXERCISES, find_exercise
 from grader.instructor.gradebook import atomic_write, gradescope_results
 
-__all__ = ["main", "grade_submission", "ROOT_ENV", "DEFAULT_ROOT"]
+__all__ = ["main", "grade_submission", "log_defences", "ROOT_ENV", "DEFAULT_ROOT"]
 
 ROOT_ENV = "GRADER_AUTOGRADER_ROOT"
 DEFAULT_ROOT = "/autograder"
@@ -55,9 +55,28 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
                               result.reason)
 
 
+def log_defences(config: dict[str, Any]) -> list[str]:
+    """The sandbox defences that learner code runs under here, as lines for the stdout log.
+
+    Gradescope keeps run_autograder's stdout for the instructor only (``results/stdout``).
+    """
+    try:
+        from grader.checking.job import grading_policy
+        from grader.engine.launch import describe_defences
+
+        active, missing = describe_defences(grading_policy(config.get("call_timeout_s"), None))
+    except Exception as exc:  # noqa: BLE001 - a log line; grading goes on and says the rest
+        return [f"sandbox defences: could not be probed ({type(exc).__name__}: {exc})"]
+    lines = [f"sandbox defences active: {', '.join(active) or 'none'}"]
+    lines += [f"WARNING: sandbox defence MISSING here: {d}" for d in missing]
+    if missing:
+        lines.append("WARNING: see setup.sh's log: bubblewrap is installed there where the image allows")
+    return lines
+
+
 def _failure(message: str, started: float) -> dict[str, Any]:
     """When even the configuration cannot be read: a results file all the same."""
-    return {"score": 0.0, "execution_time": round(time.monotonic() - started, 3),
+    return {"score": 0.0, "execution_time": round(time.monotonic() - started, 3), "output_format": "text",
             "output": f"The autograder could not grade this submission: {message}. "
                       "Please tell your instructor.", "tests": []}
 
@@ -71,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     results_file = args.root / "results" / "results.json"
     try:
         config = json.loads(args.config.read_text()) if args.config and args.config.is_file() else {}
+        print("\n".join(log_defences(config)), flush=True)
         results = grade_submission(args.root, config)
     except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
         results = _failure(f"{type(exc).__name__}: {exc}", started)

@@ -3,6 +3,7 @@
 Built from what is on disk (roster, results, overrides) by :func:`write_report`, at the
 end of every batch and by ``grader report OUT``. Charts are inline SVG drawn by
 matplotlib; the learner table sorts and filters with a few lines of plain JavaScript.
+"Similar submissions" lists :mod:`grader.instructor.similarity`'s groups, never judged.
 "What the class misunderstood" counts the named mistakes (:data:`grader.checks.mistakes.MISTAKES`)
 that the checks put in the feedback, per exercise, among the learners who attempted it.
 Every learner-derived string is escaped by the template (jinja2 autoescape).
@@ -145,7 +146,7 @@ def _learner_view(out: Path, learner: str, result: LearnerResult | None, note: s
 
 
 def write_report(out: Path, exercise_ids: list[str], rows: Rows, roster: dict[str, dict[str, Any]],
-                 meta: dict[str, Any]) -> Path:
+                 meta: dict[str, Any], similar: list[dict[str, Any]] | None = None) -> Path:
     """Write OUT/report.html from the rows of the gradebook (overrides applied); return its path."""
     import jinja2
 
@@ -156,7 +157,7 @@ def write_report(out: Path, exercise_ids: list[str], rows: Rows, roster: dict[st
                                      autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.get_template("report.html.j2").render(
         summary=summary, meta=meta, charts=_charts(summary, times), exercise_ids=exercise_ids,
-        mistakes=misconceptions(results),
+        mistakes=misconceptions(results), similar=similar or [],
         learners=[_learner_view(out, learner, result, note, roster.get(learner, {}), exercise_ids)
                   for learner, result, note in rows],
         names={learner: str(roster.get(learner, {}).get("name") or learner) for learner, _, _ in rows},

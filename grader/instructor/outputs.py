@@ -21,6 +21,7 @@ from grader.checking.job import LearnerResult
 from grader.instructor.gradebook import atomic_write, read_committed, write_grades_csv
 from grader.instructor.intake import read_roster
 from grader.instructor.overrides import SECTION, apply_overrides, feedback_section, read_overrides
+from grader.instructor.similarity import read_similarity
 
 __all__ = ["write_class_outputs", "rebuild_outputs", "class_rows", "read_meta", "META_NAME", "NotAnOutFolder"]
 
@@ -91,7 +92,24 @@ def write_class_outputs(out: Path, exercise_ids: list[str], rows: Rows, seed: st
             "exercises": exercise_ids, "defences": _defences(),
             "overrides": sum(len(v) for v in overrides.values())}
     atomic_write(out / META_NAME, json.dumps(meta, indent=2) + "\n")
-    write_report(out, exercise_ids, rows, roster, meta)
+    similar = [g for g in read_similarity(out) if set(g.get("learners", ())) <= set(roster)]
+    _stamp_summary(out, meta, similar)
+    write_report(out, exercise_ids, rows, roster, meta, similar)
+
+
+def _stamp_summary(out: Path, meta: dict[str, Any], similar: list[dict[str, Any]]) -> None:
+    """summary.json gets what makes the batch reproducible, and the similar submissions."""
+    from grader.checking.inert import inert_json
+
+    try:
+        summary = json.loads((out / "summary.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(summary, dict):
+        return
+    summary["provenance"] = {k: meta[k] for k in ("grader_version", "seed", "written", "defences")}
+    summary["similarity"] = similar
+    atomic_write(out / "summary.json", json.dumps(inert_json(summary), indent=2, ensure_ascii=False) + "\n")
 
 
 def class_rows(out: Path) -> tuple[list[str], Rows]:

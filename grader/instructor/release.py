@@ -12,8 +12,8 @@ the bundle is put in place, :func:`verify_bundle` looks for anything secret in i
 
 Any finding stops the release with the list of findings (:class:`ReleaseError`).
 
-``grader gradescope OUT.zip`` builds a Gradescope autograder: ``setup.sh`` installs the
-package, ``run_autograder`` runs :mod:`grader.instructor.gradescope` on ``/autograder/submission``
+``grader gradescope OUT.zip`` builds a Gradescope autograder: ``setup.sh`` installs
+bubblewrap where the image allows (``install_bubblewrap.sh``, never fatal) and the package, ``run_autograder`` runs :mod:`grader.instructor.gradescope` on ``/autograder/submission``
 (public and hidden checks) and writes ``/autograder/results/results.json``.
 """
 
@@ -229,11 +229,29 @@ def build_release(out: Path, force: bool = False) -> Release:
                    len(list((out / "grader" / "checks" / "public").glob("test_*.py"))))
 
 
+_BUBBLEWRAP = """#!/usr/bin/env bash
+# Install bubblewrap (the sandbox of a local `grader grade`) where the image allows; never fatal.
+# Gradescope's images are Ubuntu and run setup.sh as root. run_autograder logs the defences
+# that are active for each submission, so a missing one shows in every log.
+if command -v bwrap >/dev/null 2>&1; then
+    echo "bubblewrap: already installed ($(bwrap --version 2>&1))"
+elif command -v apt-get >/dev/null 2>&1 && apt-get update -qq >/dev/null 2>&1 \\
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 \\
+        && command -v bwrap >/dev/null 2>&1; then
+    echo "bubblewrap: installed ($(bwrap --version 2>&1))"
+else
+    echo "WARNING: bubblewrap could not be installed (apt-get install -y bubblewrap failed or no apt-get);"
+    echo "WARNING: learner code will run with the other defences only; run_autograder logs which."
+fi
+exit 0
+"""
+
 _SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once while it builds the autograder image.
 set -euo pipefail
 ROOT="${GRADER_AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${GRADER_PYTHON:-python3}"
+bash "$ROOT/source/install_bubblewrap.sh" || echo "WARNING: the bubblewrap step failed; continuing without it"
 "$PYTHON" -m pip install --no-cache-dir -e "$ROOT/source"
 # Fetch MNIST now (verified by sha256) so grading needs no network; not fatal if it fails.
 "$PYTHON" -c "from grader.course.mnist import mnist_dir; print('MNIST in', mnist_dir())" || \\
@@ -266,6 +284,7 @@ def build_gradescope(zip_path: Path, exercises: tuple[str, ...] = (),
         (root / "pyproject.toml").write_text(_pyproject(_packages(root)))
         (root / "grader_config.json").write_text(json.dumps(config, indent=2) + "\n")
         (root / "setup.sh").write_text(_SETUP)
+        (root / "install_bubblewrap.sh").write_text(_BUBBLEWRAP)
         (root / "run_autograder").write_text(_RUN)
         zip_path.parent.mkdir(parents=True, exist_ok=True)
         partial = zip_path.with_name(f".{zip_path.name}.tmp")
@@ -273,7 +292,7 @@ def build_gradescope(zip_path: Path, exercises: tuple[str, ...] = (),
             for path in sorted(p for p in root.rglob("*") if p.is_file()):
                 name = str(path.relative_to(root))
                 info = zipfile.ZipInfo.from_file(path, name)
-                executable = name in ("setup.sh", "run_autograder")
+                executable = name in ("setup.sh", "run_autograder", "install_bubblewrap.sh")
                 info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes())

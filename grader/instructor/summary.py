@@ -10,7 +10,11 @@
                     "pass_rate_attempted"}],                  # 0..1 over those who attempted it
      "checks": [{"exercise", "name", "visibility", "max_points", "passed", "count",
                  "pass_rate"}],        # count: learners who attempted the exercise; hardest first
-     "problems": [{"learner", "reason"}]}
+     "problems": [{"learner", "reason"}],
+     # added when the class files are written (grader.instructor.outputs):
+     "provenance": {"grader_version": str, "seed": str, "written": ISO date,
+                    "defences": {"active": [str], "missing": [str]}},
+     "similarity": [{"exercise", "kind", "learners", "share", "shared"}]}  # see similarity.py
 
 The plot shows the score histogram, the pass rate of each exercise and of each
 check, so the check the class struggles with stands out.
