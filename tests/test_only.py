@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 
 from grader.course.exercises import find_exercise
 from grader.instructor.intake import LearnerEntry

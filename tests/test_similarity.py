@@ -10,7 +10,7 @@ import subprocess
 import sys
 from datetime import datetime
 
-from conftest import solution_source, stub_source
+from helpers import solution_source, stub_source
 
 from grader import __version__
 from grader.instructor.similarity import find_similar, fingerprints, normalised_tokens
