@@ -30,7 +30,7 @@ SPIRAL_TURNS = 1.0
 # Settings for the exercise-7 solution's fit(x, y, seed=..., **RECOMMENDED_FIT)
 # on two_spirals(400, seed). Measured for seeds 0..4 and 100..104: 97-98.5 %
 # training accuracy after 500 steps (99 % after 1000), 0.35 s on a 2-core CPU
-# (see tests/test_curriculum.py). Every grading run trains twice, so steps count.
+# (see tests/course/test_curriculum.py). Every grading run trains twice, so steps count.
 RECOMMENDED_FIT = {"hidden": 32, "lr": 5.0, "steps": 500}
 
 

@@ -16,7 +16,7 @@ from grader.checking.notebooks import (
     write_notebooks,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "exercises").glob("ex*.py")) + sorted((ROOT / "solutions").glob("ex*.py"))
 
 

@@ -42,7 +42,7 @@ from grader.course.exercises import PROJECT_ROOT, find_exercise
 from grader.engine import launch as sandbox
 from grader.engine.policy import Limits, Policy
 
-HOSTILE = Path(__file__).resolve().parent / "hostile"
+HOSTILE = Path(__file__).resolve().parents[1] / "hostile"
 MNIST_DIR = Path(os.environ.get("MNIST_DIR", PROJECT_ROOT / "data" / "mnist"))
 FUNCTIONS = ("sigmoid", "tanh", "relu", "softmax")
 SECRET = "s3cret-instructor-token"

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from grader.course.toydata import RECOMMENDED_FIT, two_spirals
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"
 LESSONS = [

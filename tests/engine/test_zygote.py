@@ -165,7 +165,7 @@ def _status_lines(pid: str) -> list[str]:
 def test_a_learner_cannot_poison_the_workdir_or_ipc_of_the_next(tmp_path):
     """ex03_poisons_next_learner: pre-made scratch folders, a junk file, System V IPC."""
     marker = "poison" + uuid.uuid4().hex[:10]
-    hostile = Path(__file__).parent / "hostile" / "ex03_poisons_next_learner.py"
+    hostile = Path(__file__).resolve().parents[1] / "hostile" / "ex03_poisons_next_learner.py"
     _grade(tmp_path / "a", hostile.read_text().replace("@@MARKER@@", marker))
     looker = solution_source("ex03").replace(
         RELU,
