@@ -17,7 +17,7 @@ from typing import Any
 from grader.checking.mlp import Mlp
 
 __all__ = ["GOAL_ACCURACY", "TRAIN_TIMEOUT_S", "CONFIG_TIMEOUT_S", "FullRun", "learner_constant",
-           "training_settings", "reasons"]
+           "training_settings", "loss_mismatch", "reasons"]
 
 GOAL_ACCURACY = 0.98
 DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 128
@@ -93,13 +93,32 @@ def _activation(layer: Any) -> str:
     return value if isinstance(value, str) else str(_values(value, "class_name")[:1] or "")
 
 
+_CROSS_ENTROPY = {"sparsecategoricalcrossentropy", "categoricalcrossentropy"}
+
+
+def _softmax_output(mlp: Mlp) -> bool:
+    last = [layer for layer in mlp.layers if layer.kind != "identity"][-1:]
+    return bool(last) and (last[0].kind == "softmax" or _activation(last[0]) == "softmax")
+
+
+def loss_mismatch(mlp: Mlp, compile_config: Any) -> str | None:
+    """Why the cross-entropy loss does not fit the model's last layer, or None when it does."""
+    loss = compile_config.get("loss") if isinstance(compile_config, dict) else None
+    names = [loss] if isinstance(loss, str) else _values(loss, "class_name")
+    if not any(str(n).replace("_", "").lower() in _CROSS_ENTROPY for n in names):
+        return None  # another loss, or none reported: nothing to say
+    from_logits = True in _values(loss, "from_logits")
+    if _softmax_output(mlp) and from_logits:
+        return "softmax_twice"
+    if not _softmax_output(mlp) and not from_logits:
+        return "logits_as_probabilities"
+    return None
+
+
 def reasons(mlp: Mlp, compile_config: Any, epochs: int) -> tuple[str, ...]:
     """The likely causes of a low accuracy, most telling first, in the learner's terms."""
     found = []
-    last = [layer for layer in mlp.layers if layer.kind != "identity"][-1:]
-    softmax_out = bool(last) and (last[0].kind == "softmax" or _activation(last[0]) == "softmax")
-    loss = compile_config.get("loss") if isinstance(compile_config, dict) else None
-    if softmax_out and True in _values(loss, "from_logits"):
+    if loss_mismatch(mlp, compile_config) == "softmax_twice":
         found.append("the last layer already applies a softmax, but the loss has from_logits=True, so "
                      "the loss applies a second softmax to probabilities: drop the softmax from the last "
                      "layer (it should return logits) or set from_logits=False")

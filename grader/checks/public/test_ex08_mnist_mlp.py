@@ -34,6 +34,7 @@ from grader.checks.ex08_training import (
     TRAIN_TIMEOUT_S,
     FullRun,
     learner_constant,
+    loss_mismatch,
     reasons,
     training_settings,
 )
@@ -144,6 +145,25 @@ def compile_and_check(sub: Any, model: Handle) -> None:
                            expected="a model with an optimizer and a loss", got="no compile settings",
                            hint="call model.compile(optimizer=..., loss=..., metrics=['accuracy']) "
                                 "inside compile_model")
+    try:
+        mlp = check_mlp(sub, model)
+    except CheckFailure:
+        return  # not an MLP: the first check says so, and costs its own points
+    mismatch = loss_mismatch(mlp, config)
+    if mismatch == "softmax_twice":
+        raise CheckFailure("the last layer already applies a softmax, and the loss, with from_logits=True, "
+                           "applies a second one: the loss sees softmax(softmax(z))",
+                           expected="a last Dense(10) with no activation (logits) and from_logits=True, "
+                                    "or a softmax output and from_logits=False",
+                           got="a softmax output and SparseCategoricalCrossentropy(from_logits=True)",
+                           hint="drop activation='softmax' from the last layer: the model returns logits "
+                                "and the loss applies the softmax itself, stably")
+    if mismatch == "logits_as_probabilities":
+        raise CheckFailure("the last layer returns logits (no softmax), but the loss treats them as "
+                           "probabilities (from_logits is False)",
+                           expected="SparseCategoricalCrossentropy(from_logits=True) for a logits output",
+                           got="a cross-entropy loss without from_logits=True",
+                           hint="pass loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)")
 
 
 # ---------------------------------------------------------------- training and scoring
@@ -232,7 +252,7 @@ def test_input_and_output_shapes(sub: Any) -> None:
 
 @pytest.mark.points(1)
 def test_compile_model(sub: Any) -> None:
-    """compile_model(model) compiles the model"""
+    """compile_model(model) compiles the model, with a loss that fits its last layer"""
     compile_and_check(sub, build(sub))
 
 
