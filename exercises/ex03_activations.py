@@ -128,10 +128,10 @@ if __name__ == "__main__":
     scores = tf.constant([[-2.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
     for function in (sigmoid, tanh, relu, softmax):
         print(function.__name__, function(scores).numpy().round(3).tolist())
-    # Your versions against the ready-made ones, far out on both sides too.
+    # Far out on both sides: every value must be finite (no nan), sigmoid in [0, 1], tanh in [-1, 1].
     far = tf.constant([-100.0, -3.0, 0.0, 3.0, 100.0])
-    print("sigmoid matches tf.math.sigmoid:", bool(tf.reduce_all(tf.abs(sigmoid(far) - tf.math.sigmoid(far)) < 1e-6)))
-    print("tanh matches tf.math.tanh:", bool(tf.reduce_all(tf.abs(tanh(far) - tf.math.tanh(far)) < 1e-6)))
+    print("sigmoid at -100, -3, 0, 3, 100:", [round(float(v), 4) for v in sigmoid(far).numpy()])
+    print("tanh at -100, -3, 0, 3, 100:", [round(float(v), 4) for v in tanh(far).numpy()])
 
     try:  # the course package: installed, or in Jupyter from the course folder
         from grader.course import pictures
