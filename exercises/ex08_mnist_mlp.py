@@ -116,7 +116,7 @@ def compile_model(
 # model.fit(x, y, epochs=..., batch_size=...) runs the epochs and batches of section 1
 # and returns a History. history.history is a plain dict with one list per quantity and
 # one number per epoch, measured on the training images while they were learned:
-#     history.history["loss"]      e.g. [0.25, 0.09, ...]   should go down
+#     history.history["loss"]      e.g. [0.26, 0.10, ...]   should go down
 #     history.history["accuracy"]  e.g. [0.93, 0.97, ...]   should go up
 # If the loss stays near 2.3 = -log(1/10), the model is guessing: look at the loss, the
 # output layer and the scaling before anything else. If the accuracy still climbs at the
