@@ -11,8 +11,8 @@ classic ones:
     softmax(z)_j = exp(z_j) / sum_k exp(z_k)        turns scores into probabilities
 
 The rules of this exercise: build them from elementwise TensorFlow pieces
-only (tf.exp, tf.maximum, +, -, *, /, and tf.reduce_sum / tf.reduce_max with
-keepdims=True). The ready-made versions are FORBIDDEN inside the four
+only (tf.exp, tf.maximum, tf.abs, tf.sign, +, -, *, /, and tf.reduce_sum /
+tf.reduce_max with keepdims=True). The ready-made versions are FORBIDDEN inside the four
 functions and the helpers they call: tf.nn.* (tf.nn.sigmoid, tf.nn.relu,
 tf.nn.softmax, ...), tf.math.sigmoid, tf.math.tanh, tf.tanh, tf.math.softmax,
 keras.activations.* and keras.ops activations. The grader looks for them in
@@ -51,19 +51,29 @@ def sigmoid(x: tf.Tensor) -> tf.Tensor:
 # ## 2. Tanh: sigmoid's centred cousin
 # tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z)) lies in (-1, 1) and is 0
 # at z = 0. Typed in exactly like that it breaks for large |z|: exp(100)
-# overflows to inf and inf / inf is nan. Multiply the top and the bottom by
-# exp(-z) and you get a form that never overflows:
-#     tanh(z) = (1 - exp(-2z)) / (1 + exp(-2z)) = 2 * sigmoid(2z) - 1
-# so tanh is a sigmoid stretched to (-1, 1).
+# overflows to inf (float32 overflows above about 88) and inf / inf is nan.
+# Multiplying the top and the bottom by exp(-z) gives
+#     tanh(z) = (1 - exp(-2z)) / (1 + exp(-2z))
+# which is safe for z >= 0 (exp(-2z) is at most 1) but NOT for negative z:
+# at z = -100, exp(-2z) = exp(200) = inf and (1 - inf) / (1 + inf) is nan.
+# The cure is to use that form only where it is safe. tanh is odd,
+# tanh(-z) = -tanh(z), so compute it at |z| and put the sign back:
+#     tanh(z) = sign(z) * (1 - exp(-2|z|)) / (1 + exp(-2|z|))
+# Now exp only ever sees a number <= 0 and never overflows, for either sign.
+# tf.abs(x) gives |x| and tf.sign(x) gives -1, 0 or 1, both elementwise.
+# (The same trick in other clothes: tanh(z) = 2 * sigmoid(2z) - 1, so tanh
+# is a sigmoid stretched to (-1, 1); it stays finite because section 1's
+# sigmoid turns an overflowing exp into the right limit, 1 / (1 + inf) = 0.)
 
 
 def tanh(x: tf.Tensor) -> tf.Tensor:
-    """Hyperbolic tangent, elementwise: tanh(x) = 2 * sigmoid(2x) - 1.
+    """Hyperbolic tangent, elementwise: tanh(x) = sign(x) * (1 - e^-2|x|) / (1 + e^-2|x|).
 
     Argument: x, float tf.Tensor (float32 or float64), any shape.
     Result: tf.Tensor, same shape and dtype as x, every value in [-1, 1].
     The textbook formula (e^x - e^-x) / (e^x + e^-x) gives nan for |x| > ~89
-    in float32; rewrite it (see section 2) so that it stays finite.
+    in float32, and (1 - e^-2x) / (1 + e^-2x) gives nan for x < ~-44; rewrite it
+    (see section 2) so that it stays finite for both signs, e.g. at x = -100 and 100.
     """
     # YOUR CODE HERE
     raise NotImplementedError
@@ -118,3 +128,19 @@ if __name__ == "__main__":
     scores = tf.constant([[-2.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
     for function in (sigmoid, tanh, relu, softmax):
         print(function.__name__, function(scores).numpy().round(3).tolist())
+    # Far out on both sides: every value must be finite (no nan), sigmoid in [0, 1], tanh in [-1, 1].
+    far = tf.constant([-100.0, -3.0, 0.0, 3.0, 100.0])
+    print("sigmoid at -100, -3, 0, 3, 100:", [round(float(v), 4) for v in sigmoid(far).numpy()])
+    print("tanh at -100, -3, 0, 3, 100:", [round(float(v), 4) for v in tanh(far).numpy()])
+
+    try:  # the course package: installed, or in Jupyter from the course folder
+        from grader.course import pictures
+    except ImportError:  # `python exercises/ex03_activations.py` from a clone
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from grader.course import pictures
+
+    z = tf.linspace(-5.0, 5.0, 201)
+    pictures.activation_curves(z.numpy(), {f.__name__: f(z).numpy() for f in (sigmoid, tanh, relu)})

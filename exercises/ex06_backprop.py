@@ -17,6 +17,11 @@ The forward pass computes the loss and keeps (in a "cache") the intermediate
 values the backward pass will need. The backward pass turns them into the
 four gradients dloss/dW1, dloss/db1, dloss/dW2, dloss/db2.
 
+Notation: from here on, dX is short for dloss/dX, the gradient of the loss
+with respect to the tensor X (dW1 = dloss/dW1, dL2 = dloss/dL2, dS = dloss/dS).
+dX has exactly the shape of X, and dX[r, j] says how fast the loss changes
+when X[r, j] alone is nudged: loss changes by about dX[r, j] * nudge.
+
 FORBIDDEN in forward, backward and the helpers they call (the grader looks
 for them there): tf.GradientTape, tf.gradients and any other automatic
 differentiation. The grader uses GradientTape itself to check your answers,
@@ -73,8 +78,9 @@ def forward(
 
 
 # ## 3. The output end: softmax and cross-entropy together
-# The gradient of the mean cross-entropy with respect to the logits L2 is
-# remarkably simple:
+# Remember the notation: dL2 means dloss/dL2, the gradient of the loss with
+# respect to L2, a tensor with the shape of L2. The gradient of the mean
+# cross-entropy with respect to the logits L2 is remarkably simple:
 #     dL2 = (softmax(L2) - one_hot(y)) / m                       shape (m, k)
 # Row r says: raise the score of the true class (P - 1 < 0) and lower every
 # other score in proportion to the probability it wrongly received. The 1/m

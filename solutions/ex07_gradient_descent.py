@@ -124,3 +124,13 @@ if __name__ == "__main__":
     final_grads = backward(final, final_cache)
     steepness = max(float(tf.reduce_max(tf.abs(gradient))) for gradient in final_grads.values())
     print(f"largest gradient entry at the end: {steepness:.4f} (near a minimum it is small)")
+
+    from grader.course import pictures
+
+    pictures.loss_curve(history)
+
+    def classify(grid):
+        _, grid_cache = forward(final, tf.constant(grid), tf.zeros(len(grid), dtype=tf.int32))
+        return tf.argmax(grid_cache["P"], axis=1).numpy()
+
+    pictures.decision_boundary(classify, points, labels)

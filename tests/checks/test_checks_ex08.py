@@ -9,7 +9,7 @@ from helpers import apply_mistake, feedback_of, solution_source, stub_source
 
 from grader.checking.mlp import MAX_PARAMS
 from grader.checking.outcomes import Status
-from grader.checks.hidden.test_ex08_mnist_mlp import training_settings
+from grader.checks.ex08_training import training_settings
 from grader.checks.public.test_ex08_mnist_mlp import learner_constant
 
 SOLUTION = solution_source("ex08")

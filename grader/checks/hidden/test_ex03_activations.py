@@ -9,7 +9,7 @@ import pytest
 
 from grader.checks.hidden import reference
 from grader.checks.public.test_ex03_activations import check_activation, check_softmax
-from grader.checks.support import expect_dtype
+from grader.checks.support import brief, expect_dtype
 
 pytestmark = pytest.mark.exercise("ex03")
 
@@ -34,11 +34,25 @@ def check_random(sub: Any, name: str, rng: np.random.Generator) -> None:
         expect_dtype(got, dtype, what)
 
 
+def check_extremes(sub: Any, name: str, rng: np.random.Generator) -> None:
+    """Both signs, far beyond where exp overflows: |x| in 60..400 (float32), 400..1000 (float64)."""
+    for dtype, low, high in (("float32", 60.0, 400.0), ("float64", 400.0, 1000.0)):
+        x = rng.uniform(low, high, size=int(rng.integers(4, 9))) * rng.choice([-1.0, 1.0], size=1)
+        x[: len(x) // 2] *= -1.0  # some negative, some positive
+        x = x.astype(dtype)
+        what = f"{name}(x) for a {dtype} x with large values of both signs, {brief(x)}"
+        got = check_activation(sub, name, x, getattr(reference, name)(x),
+                               reference.activation_mistakes(name, x), what=what, atol=1e-6)
+        expect_dtype(got, dtype, what)
+
+
 @pytest.mark.points(2)
 def test_sigmoid_and_tanh_random(sub: Any, hidden_rng: np.random.Generator) -> None:
-    """sigmoid and tanh on random tensors of any rank, float32 and float64"""
+    """sigmoid and tanh on random tensors of any rank, float32 and float64, and far out on both sides"""
     check_random(sub, "sigmoid", hidden_rng)
     check_random(sub, "tanh", hidden_rng)
+    check_extremes(sub, "sigmoid", hidden_rng)
+    check_extremes(sub, "tanh", hidden_rng)
 
 
 @pytest.mark.points(1)

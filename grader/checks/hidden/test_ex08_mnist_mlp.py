@@ -3,6 +3,7 @@
 The learner's own build_model, compile_model and train run on all 60,000 training
 images, with the EPOCHS and BATCH_SIZE their file declares (read with ast, never
 run; clamped to 1..10 and 32..2048; 10 and 128 when absent), within a time budget.
+The run is the public goal check's (`full_run`, once per learner).
 The child never sees the test images: the trained model is exported as plain layer
 configs and weights, rebuilt here from an allowlist of layer kinds, and scored by our
 own numpy forward pass (grader.checking.mlp). The score is a staircase from 90 % to
@@ -13,70 +14,24 @@ the parameter cap) is scored: anything else gets no step, with the reason.
 
 from __future__ import annotations
 
-import time
-import weakref
 from typing import Any
 
 import pytest
 
 from grader.checks.support import CheckFailure
-from grader.checks.public.test_ex08_mnist_mlp import (
-    build,
-    check_mlp,
-    learner_constant,
-    mnist,
-    train_and_score,
-)
+from grader.checks.public.test_ex08_mnist_mlp import full_run
 
 pytestmark = pytest.mark.exercise("ex08")
 
-DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE = 10, 128
-EPOCH_RANGE, BATCH_SIZE_RANGE = (1, 10), (32, 2048)
-TRAIN_TIMEOUT_S = 120.0
 #: (accuracy needed, points): full marks at 98 %, two points per step from 90 %.
 STEPS = ((0.90, 2), (0.92, 2), (0.94, 2), (0.96, 2), (0.98, 2))
-
-_RUNS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def training_settings(source: str) -> tuple[int, int]:
-    epochs = learner_constant(source, "EPOCHS", DEFAULT_EPOCHS, *EPOCH_RANGE)
-    batch_size = learner_constant(source, "BATCH_SIZE", DEFAULT_BATCH_SIZE, *BATCH_SIZE_RANGE)
-    return epochs, batch_size
-
-
-def require_mlp(sub: Any) -> None:
-    """Before 30 s of training: the untrained model is already an MLP this grader can evaluate."""
-    check_mlp(sub, build(sub))
-
-
-def full_run(sub: Any) -> tuple[float, int, int, float]:
-    """(test accuracy, epochs, batch size, seconds): trained once per learner, shared by the steps."""
-    if sub not in _RUNS:
-        epochs, batch_size = training_settings(sub.ex08.source)
-        start = time.monotonic()
-        try:
-            require_mlp(sub)
-            x, y = mnist("train")
-            x_test, y_test = mnist("test")
-            _, accuracy = train_and_score(sub, x, y, epochs, batch_size, x_test, y_test,
-                                          TRAIN_TIMEOUT_S)
-            _RUNS[sub] = (accuracy, epochs, batch_size, time.monotonic() - start)
-        except CheckFailure as failure:  # every step reports the same outcome
-            _RUNS[sub] = CheckFailure(f"no accuracy points: {failure.problem}", expected=failure.expected,
-                                      got=failure.got, hint=failure.hint)
-        except Exception as exc:
-            _RUNS[sub] = exc
-    run = _RUNS[sub]
-    if isinstance(run, Exception):
-        raise run
-    return run
 
 
 def _step(needed: float, points: int) -> Any:
     @pytest.mark.points(points)
     def check(sub: Any) -> None:
-        accuracy, epochs, batch_size, seconds = full_run(sub)
+        run = full_run(sub)
+        accuracy = run.accuracy
         if accuracy >= needed:
             return
         hint = ("train longer (EPOCHS, at most 10) or with a wider hidden layer; scale the input "
@@ -87,9 +42,8 @@ def _step(needed: float, points: int) -> Any:
         raise CheckFailure(
             f"the trained model gets {accuracy:.2%} of the 10,000 test images right",
             expected=f"at least {needed:.0%}",
-            got=f"{accuracy:.2%} after train(model, x, y, epochs={epochs}, batch_size={batch_size}) "
-                f"on the 60,000 training images ({seconds:.0f} s)",
-            hint=hint)
+            got=f"{accuracy:.2%} after {run.settings()}",
+            hint="; and ".join(run.reasons) or hint)
 
     check.__doc__ = f"after full training, at least {needed:.0%} of the MNIST test images are right"
     return check

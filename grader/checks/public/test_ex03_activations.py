@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from grader.checks.support import (
@@ -35,13 +36,22 @@ BANNED = (
 )
 LESSONS = {
     "sigmoid": "build sigmoid from tf.exp and arithmetic: 1 / (1 + tf.exp(-x))",
-    "tanh": "build tanh from tf.exp (or your own sigmoid): 2 * sigmoid(2x) - 1",
+    "tanh": "build tanh from tf.exp, tf.abs and tf.sign: sign(x) * (1 - exp(-2|x|)) / (1 + exp(-2|x|))",
     "relu": "build relu from tf.maximum(x, tf.zeros_like(x))",
     "softmax": "build softmax from tf.exp and tf.reduce_sum (and tf.reduce_max)",
 }
+TANH_SAFE = "compute it at |x| and put the sign back: sign(x) * (1 - exp(-2|x|)) / (1 + exp(-2|x|))"
+#: Which tanh formula overflows, told apart by the sign of the x where the nan or inf appears.
+TANH_OVERFLOW = {
+    "negative": "(1 - exp(-2x)) / (1 + exp(-2x)) is safe only for x >= 0: for large negative x "
+                "(x = -100) exp(-2x) = exp(200) overflows to inf, and (1 - inf) / (1 + inf) is nan; "
+                + TANH_SAFE,
+    "positive": "(exp(2x) - 1) / (exp(2x) + 1) is safe only for x <= 0: for large positive x "
+                "(x = 100) exp(2x) = exp(200) overflows to inf, and inf / inf is nan; " + TANH_SAFE,
+}
 OVERFLOW = {
     "tanh": "the textbook formula (e^x - e^-x) / (e^x + e^-x) overflows for large |x|: "
-            "exp(100) is inf and inf / inf is nan; rewrite it as 2 * sigmoid(2x) - 1",
+            "exp(100) is inf and inf / inf is nan; " + TANH_SAFE,
     "sigmoid": "exp(-x) overflows for very negative x; 1 / (1 + inf) is 0, but inf / inf is nan: "
                "keep the form 1 / (1 + tf.exp(-x))",
 }
@@ -54,7 +64,23 @@ def check_activation(sub: Any, name: str, x: Any, expected: Any, mistakes: Any =
     got = getattr(sub.ex03, name)(x)
     check_tripwire(sub, BANNED, name, LESSONS[name])
     return expect_values(got, expected, what or f"{name}(x) with x = {brief(x)}", mistakes=mistakes,
-                         nonfinite_hint=OVERFLOW.get(name), **tolerance)
+                         nonfinite_hint=overflow_hint(name, x, got), **tolerance)
+
+
+def overflow_hint(name: str, x: Any, got: Any) -> str | None:
+    """The overflow hint for `name`; for tanh, the one for the formula that breaks on that side."""
+    if name != "tanh":
+        return OVERFLOW.get(name)
+    try:
+        values, inputs = np.asarray(got, dtype=np.float64), np.asarray(x, dtype=np.float64)
+        broken = inputs[~np.isfinite(values)] if values.shape == inputs.shape else inputs[:0]
+    except (TypeError, ValueError):
+        return OVERFLOW["tanh"]
+    if broken.size and np.all(broken < 0):
+        return TANH_OVERFLOW["negative"]
+    if broken.size and np.all(broken > 0):
+        return TANH_OVERFLOW["positive"]
+    return OVERFLOW["tanh"]
 
 
 def public_case(sub: Any, case: str, name: str) -> Any:
