@@ -208,6 +208,11 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
                 value = function(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - learner errors become data
             return {"ok": False, "error": _error(exc, "call", filenames), "tripped": sorted(used)}, []
+        if request.get("handle") is None:  # the same input, traced: ready-made ops (opcheck.py)
+            from grader.engine.inside import opcheck
+
+            watch = opcheck.watched_ops(str(request["module"]), str(request["function"]))
+            used = set(used) | {f"tensorflow.raw_ops.{op}" for op in opcheck.ops_used(function, args, kwargs, watch)}
         out: list[bytes] = []
         try:
             encoded = protocol.encode_value(_to_plain(value), out, fallback=handles.add)
