@@ -13,8 +13,9 @@ the parent's check decides whether it is banned and names the ready-made functio
 Honest limits: tracing runs learner code in the learner's process, so code that
 behaves differently while traced (``tf.executing_eagerly()``), or that cannot be
 traced at all (numpy, ``.numpy()``, Python branches on values), gives no finding;
-a function that cannot be traced is never punished. Traces are cached per function
-object and input signature, so repeated checks pay once.
+a function that cannot be traced is never punished, and neither is a slow one (a call
+over ``MAX_CALL_S`` is not traced, so that the trace cannot push it over its timeout).
+Traces are cached per function object and input signature, so repeated checks pay once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ import io
 import sys
 from typing import Any
 
-__all__ = ["READY_MADE", "WATCHED_OPS", "ops_used", "watched_ops"]
+__all__ = ["READY_MADE", "WATCHED_OPS", "MAX_CALL_S", "ops_used", "watched_ops"]
+
+#: A graded call slower than this is not traced (a trace costs about as much again, and must
+#: never push an honest but slow function over its timeout).
+MAX_CALL_S = 1.0
 
 READY_MADE = frozenset({"Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits",
                         "SparseSoftmaxCrossEntropyWithLogits"})
