@@ -253,7 +253,22 @@ def find_forbidden(source: str, banned: Iterable[str]) -> list[Finding]:
     return [Finding(f.line, f.name, f.function) for f in found]
 
 
+#: The ready-made function behind each op type the child's op-level trip-wire reports.
+_OP_FUNCTIONS = {
+    "Softmax": "tf.nn.softmax", "LogSoftmax": "tf.nn.log_softmax", "Sigmoid": "tf.sigmoid",
+    "Tanh": "tf.tanh", "Relu": "tf.nn.relu", "Relu6": "tf.nn.relu6", "Elu": "tf.nn.elu",
+    "Selu": "tf.nn.selu", "Softplus": "tf.math.softplus", "Softsign": "tf.nn.softsign",
+    "LeakyRelu": "tf.nn.leaky_relu",
+    "SoftmaxCrossEntropyWithLogits": "tf.nn.softmax_cross_entropy_with_logits",
+    "SparseSoftmaxCrossEntropyWithLogits": "tf.nn.sparse_softmax_cross_entropy_with_logits",
+}
+_OP_PREFIX = "tensorflow.raw_ops."
+
+
 def _spelling(name: str) -> str:
+    if name.startswith(_OP_PREFIX) and name[len(_OP_PREFIX):] in _OP_FUNCTIONS:
+        op = name[len(_OP_PREFIX):]
+        return f"TensorFlow's ready-made {op} operation (what {_OP_FUNCTIONS[op]} computes)"
     return "tf." + name[len("tensorflow."):] if name.startswith("tensorflow.") else name
 
 
@@ -330,7 +345,8 @@ def check_tripwire(sub: Any, banned: Iterable[str], function: str, lesson: str =
     banned = tuple(normalise(b.strip()) for b in banned if b.strip())
     used = [normalise(p) for p in getattr(sub, "tripped", ()) if _is_banned(normalise(p), banned)]
     if used:
-        problem = f"while {function} ran, it called {_spelling(used[0])}, which is not allowed here"
+        verb = "computed" if used[0].startswith(_OP_PREFIX) else "called"
+        problem = f"while {function} ran, it {verb} {_spelling(used[0])}, which is not allowed here"
         raise CheckFailure(problem + (f": {lesson}" if lesson else ""),
                            got="also " + ", ".join(_spelling(u) for u in used[1:]) if used[1:] else None,
                            hint="the ready-made functions are fine for checking your answers in your "

@@ -164,7 +164,9 @@ class _PointsCollector:
 
 
 def _pytest_args(paths: list[str]) -> list[str]:
-    return ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+    # No plugin auto-loading: no installed pytest plugin takes part in grading, and no
+    # entry-point scan per learner.
+    return ["--disable-plugin-autoload", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
             "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
             "--import-mode=importlib", "-c", str(CHECKS_DIR / "pytest.ini"),
             "--rootdir", str(CHECKS_DIR), "-W", "ignore", *paths]
