@@ -22,7 +22,8 @@ Do use the ready-made versions to check your answers, in the
 `if __name__ == "__main__":` block at the bottom: the grader never runs it.
 
 Every function takes a float tf.Tensor of any shape and returns a tensor of
-the same shape and dtype.
+the same shape and dtype. (A numpy array with the same values, shape and dtype
+counts as well: the grader compares values, never the type of container.)
 """
 
 from __future__ import annotations

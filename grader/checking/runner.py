@@ -21,6 +21,7 @@ from grader.checking.outcomes import ExerciseResult, RunResult, Status, TestResu
 from grader.checking.printed import output_mark, printed_since
 from grader.checking.session import LearnerSession
 from grader.checking.submission import SubmissionFiles
+from grader.checking.translate import explain
 from grader.course.exercises import EXERCISES, Exercise
 from grader.course.mnist import DatasetError
 from grader.engine.errors import CallTimeout, ChildCrashed, ExerciseMissing, GraderFailure, LearnerError
@@ -74,7 +75,9 @@ def outcome_for(exc: BaseException | None, name: str = "") -> tuple[Status, str]
             )
         if exc.phase == "import":
             return Status.ERROR, f"your file could not be imported: {exc.type_name}: {exc.message}{where}"
-        return Status.ERROR, f"your code raised {exc.type_name}: {exc.message}{where}"
+        meaning = explain(exc)
+        said = f"\nwhat it means: {meaning}" if meaning else ""
+        return Status.ERROR, f"your code raised {exc.type_name}: {exc.message}{said}{where}"
     if isinstance(exc, CallTimeout):
         return Status.TIMEOUT, (
             f"did not finish in time ({exc}); look for an endless loop or far more work than needed"

@@ -26,6 +26,7 @@ import numpy as np
 from grader.checking.feedback import as_array, show
 from grader.checking.forbidden import check_forbidden, check_tripwire
 from grader.checking.mlp import MAX_PARAMS, Mlp, rebuild
+from grader.checking.translate import Shapes, explain
 from grader.checks.mistakes import MISTAKES, OVERFLOW_HINT, UNDERFLOW_HINT
 from grader.course.toydata import RECOMMENDED_FIT, two_spirals
 from grader.engine.errors import CallTimeout, CheckFailure, ChildCrashed, ExerciseMissing, LearnerError
@@ -36,7 +37,7 @@ __all__ = [
     "CheckFailure", "ExerciseMissing", "LearnerError", "CallTimeout", "ChildCrashed",
     "show", "as_array", "check_forbidden", "check_tripwire", "Activation", "Handle",
     "MISTAKES", "OVERFLOW_HINT", "UNDERFLOW_HINT", "RECOMMENDED_FIT", "two_spirals",
-    "MAX_PARAMS", "Mlp", "rebuild", "load_mnist",
+    "MAX_PARAMS", "Mlp", "rebuild", "load_mnist", "Shapes", "explain",
     # defined here
     "load_expected",
     "array_of",

@@ -80,7 +80,13 @@ TYPICAL = {
              "log(0) = -inf"),
     "ex06": ([("dL1 = dS * S * (1.0 - S)", "dL1 = dS")], "slope"),
     "ex07": ([("params[key] - lr * grads[key]", "params[key] + lr * grads[key]")], "against the gradient"),
+    "ex08": ([("loss=keras.losses.SparseCategoricalCrossentropy(", "loss=keras.losses.CategoricalCrossentropy(")],
+             "sparse categorical cross-entropy"),
 }
+
+
+def test_every_exercise_has_a_typical_mistake_for_its_hints() -> None:
+    assert set(TYPICAL) == {e.id for e in EXERCISES}
 
 
 @pytest.mark.parametrize("exercise", sorted(TYPICAL))

@@ -40,7 +40,7 @@ def check(sub: Any, function: str, args: list[Any], expected: Any, mistakes: Any
           dtype: str, kwargs: dict[str, Any] | None = None, **hints: Any) -> None:
     got = call(sub, function, args, kwargs)
     hints.setdefault("hint", VALUE_HINTS[function])
-    array = expect_values(got, expected, what, mistakes=mistakes, nonfinite_hint=finite_hint(got),
+    array = expect_values(got, expected, what, mistakes=mistakes, nonfinite_hint=finite_hint(got, function),
                           rtol=1e-4, atol=1e-4, **hints)
     expect_dtype(array, dtype, what)
 

@@ -28,8 +28,14 @@ def expect_tensor(got: Any, expected: np.ndarray, what: str, dtype_kind: str, dt
         raise CheckFailure(f"{what} must return a tensor", expected=f"a tf.Tensor of dtype {dtype}",
                            got=show(got), hint="did you forget a `return`?" if got is None else None)
     if got.dtype.kind not in dtype_kind:
-        raise CheckFailure(f"{what} has the wrong dtype", expected=dtype, got=f"{got.dtype}: {show(got)}",
-                           hint=f"pass dtype=tf.{dtype} to tf.constant")
+        hint = f"pass dtype=tf.{dtype} to tf.constant"
+        if got.dtype.kind in "USO" and dtype_kind == "iu":
+            hint = (f"your values are strings (the characters of the digits), and tf.constant cannot "
+                    f"turn a string into a number (dtype=tf.{dtype} raises TypeError): convert each "
+                    f"character with int(...) BEFORE tf.constant, or convert the string tensor with "
+                    f"tf.strings.to_number(..., out_type=tf.{dtype})")
+        got_text = f"strings: {show(got)}" if got.dtype.kind in "USO" else f"{got.dtype}: {show(got)}"
+        raise CheckFailure(f"{what} has the wrong dtype", expected=dtype, got=got_text, hint=hint)
     if got.shape != expected.shape:
         raise CheckFailure(f"{what} has the wrong shape", expected=f"shape {expected.shape}",
                            got=f"shape {got.shape}: {show(got)}",

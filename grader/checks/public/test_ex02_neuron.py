@@ -6,11 +6,15 @@ expected_ex02.json, generated from the solutions.
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
-from grader.checks.support import Activation, array_of, brief, expect_values, load_expected, shape_errors
+from grader.checks.support import (Activation, CheckFailure, array_of, brief, check_forbidden, expect_values,
+                                   load_expected, shape_errors, show)
 
 pytestmark = pytest.mark.exercise("ex02")
 
@@ -34,12 +38,55 @@ def matmul_hint(n: int) -> str:
             f"match: transpose w first, tf.matmul(x, tf.transpose(w)) is (1, {n}) @ ({n}, 1) = (1, 1)")
 
 
+#: What neuron_sum may not use: the lesson asks for x * w and a sum, no matrix product.
+MATMUL = ("tensorflow.matmul", "tensorflow.linalg.matmul", "tensorflow.tensordot",
+          "tensorflow.linalg.tensordot", "tensorflow.einsum", "tensorflow.linalg.einsum",
+          "tensorflow.linalg.matvec", "keras.ops.matmul", "keras.ops.dot", "keras.ops.tensordot",
+          "numpy.matmul", "numpy.dot")
+NO_MATMUL = "neuron_sum is the sum form: multiply entry by entry (x * w) and add up with tf.reduce_sum"
+
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "identity": lambda z: z, "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)), "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0)}
+
+
+def require_sum_form(sub: Any) -> None:
+    """neuron_sum uses no matrix product: no tf.matmul (and the like), and no `@` operator."""
+    check_forbidden(sub, "ex02", MATMUL, "neuron_sum", NO_MATMUL)
+    source = sub.source("ex02") if hasattr(sub, "source") else sub.ex02.source
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name == "neuron_sum":
+            if any(isinstance(op, ast.MatMult) for op in ast.walk(node)):
+                raise CheckFailure("neuron_sum uses the matrix product operator `@`: " + NO_MATMUL,
+                                   hint="keep the matrix product for neuron_matmul, which comes next")
+
+
+def name_square(got: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray, activation: str, what: str) -> None:
+    """An (n, n) result: the matrix product x^T w (an outer product), named as such."""
+    n = x.shape[1]
+    if not (isinstance(got, np.ndarray) and got.shape == (n, n) and n > 1 and got.dtype.kind == "f"):
+        return
+    f = _ACTIVATIONS.get(activation)
+    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
+    if f is None or not np.allclose(got, f(x64.T @ w64 + b64), rtol=1e-4, atol=1e-5) \
+            or np.allclose(got, f(x64 * w64.T + b64), rtol=1e-4, atol=1e-5):
+        return
+    raise CheckFailure(
+        f"{what}: your result matches tf.matmul(tf.transpose(x), w), a matrix product ({n}, 1) @ "
+        f"(1, {n}) = ({n}, {n}): a table of every x_i * w_j (an outer product), not their sum",
+        expected="shape (1, 1)", got=f"shape ({n}, {n}): {show(got)}",
+        hint=f"a weighted sum is a ROW times a COLUMN, (1, {n}) @ ({n}, 1) = (1, 1): transpose w, not x")
+
+
 def check_neuron(sub: Any, function: str, case: dict[str, Any], *, expected_key: str = "expected",
                  hint: str | None = None) -> None:
     x, w, b = (array_of(case[k]) for k in ("x", "w", "b"))
     what = f"{function}(x, w, b, {case['activation']}) with x = {brief(x)}, w = {brief(w)}, b = {brief(b)}"
+    if function == "neuron_sum":
+        require_sum_form(sub)
     with shape_errors(what, matmul_hint(x.shape[1])):
         got = getattr(sub.ex02, function)(x, w, b, Activation(case["activation"]))
+    name_square(got, x, w, b, case["activation"], what)
     expect_values(got, case[expected_key], what, mistakes=case["mistakes"],
                   shape_hints=shape_hints(x.shape[1]), hint=hint)
 

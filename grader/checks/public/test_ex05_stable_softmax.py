@@ -61,8 +61,17 @@ VALUE_HINTS = {
 }
 
 
-def finite_hint(got: Any) -> str:
-    """-inf comes from log(0) (underflow); nan and +inf from exp overflowing."""
+LSE_OVERFLOW_HINT = (
+    "exp(1000) overflows float32 to inf, so log(sum(exp(x))) is inf (and exp(-1000) underflows to "
+    "0, whose log is -inf): take m = the max along `axis` first, and compute "
+    "logsumexp(x) = m + log(sum(exp(x - m))), where every exponent is <= 0"
+)
+
+
+def finite_hint(got: Any, function: str = "") -> str:
+    """-inf comes from log(0) (underflow); nan and +inf from exp overflowing; logsumexp has its own."""
+    if function == "logsumexp":
+        return LSE_OVERFLOW_HINT
     if isinstance(got, np.ndarray) and got.dtype.kind == "f" and np.isneginf(got).any() \
             and not np.isnan(got).any():
         return UNDERFLOW_HINT
@@ -84,15 +93,17 @@ def describe_call(function: str, args: list[np.ndarray], kwargs: dict[str, Any] 
 
 def check_case(sub: Any, case: str, function: str,
                shape_hints: Mapping[tuple[int, ...], str] | None = None,
-               hint: str | None = None) -> np.ndarray:
+               hint: str | None = None, label_dtype: str | None = None) -> np.ndarray:
     data = EXPECTED[case]
     args = [array_of(a["values"], a["dtype"]) for a in data["args"]]
+    if label_dtype is not None:  # the lesson allows int32 or int64 labels: the same case in int64
+        args[-1] = args[-1].astype(label_dtype)
     kwargs = data.get("kwargs")
     got = call(sub, function, args, kwargs)
-    what = describe_call(function, args, kwargs)
+    what = describe_call(function, args, kwargs) + (f" with {label_dtype} labels" if label_dtype else "")
     compare = expect_softmax if function == "stable_softmax" else expect_values
     return compare(got, data["expected"], what, mistakes=data["mistakes"], shape_hints=shape_hints,
-                   hint=hint or VALUE_HINTS[function], nonfinite_hint=finite_hint(got))
+                   hint=hint or VALUE_HINTS[function], nonfinite_hint=finite_hint(got, function))
 
 
 KEEPDIMS = "the reduced axis must disappear: reduce without keepdims (or tf.squeeze the max)"
@@ -153,6 +164,7 @@ CE_SHAPES: dict[tuple[int, ...], str] = {(4,): "return one number: the mean over
 
 @pytest.mark.points(2)
 def test_cross_entropy(sub: Any) -> None:
-    """cross_entropy is the mean negative log-likelihood, a scalar, also at +-1000"""
+    """cross_entropy is the mean negative log-likelihood, a scalar, also at +-1000 and for int64 labels"""
     check_case(sub, "cross_entropy", "cross_entropy", CE_SHAPES)
     check_case(sub, "cross_entropy_extreme", "cross_entropy", CE_SHAPES)
+    check_case(sub, "cross_entropy", "cross_entropy", CE_SHAPES, label_dtype="int64")

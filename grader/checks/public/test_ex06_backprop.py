@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checks.support import CheckFailure, LearnerError, as_array, show
+from grader.checks.support import CheckFailure, LearnerError, Shapes, as_array, explain, show
 
 pytestmark = pytest.mark.exercise("ex06")
 
@@ -130,6 +130,15 @@ def run_forward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray, y: np.nd
     return result[0], result[1]
 
 
+def gradient_shapes(params: dict[str, np.ndarray], x: np.ndarray) -> Shapes:
+    """What each name of the lesson's backward pass must be, for translating shape errors."""
+    (n, h), k, m = params["W1"].shape, params["W2"].shape[1], x.shape[0]
+    return {"dL2": ((m, k), "L2 (m, k)"), "dW2": ((h, k), "W2 (h, k)"), "db2": ((k,), "b2 (k,)"),
+            "dS": ((m, h), "S (m, h)"), "dL1": ((m, h), "L1 (m, h)"), "dW1": ((n, h), "W1 (n, h)"),
+            "db1": ((h,), "b1 (h,)"), "S": ((m, h), "S (m, h)"), "P": ((m, k), "P (m, k)"),
+            "x": ((m, n), "x (m, n)"), "W2": ((h, k), "W2 (h, k)"), "W1": ((n, h), "W1 (n, h)")}
+
+
 def run_backward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray,
                  y: np.ndarray, by_hand: bool = False) -> dict[str, Any]:
     """forward, then backward with the cache exactly as it came back; a dict of gradients."""
@@ -137,12 +146,16 @@ def run_backward(sub: Any, params: dict[str, np.ndarray], x: np.ndarray,
     try:
         grads = sub.ex06.backward(params, cache)
     except LearnerError as exc:
-        if exc.type_name == "NotImplementedError" or not any(w in exc.message for w in _SHAPE_WORDS):
+        meaning = explain(exc, gradient_shapes(params, x))
+        shapes_word = any(w in exc.message for w in _SHAPE_WORDS) or "reshape" in exc.message
+        if exc.type_name == "NotImplementedError" or not (meaning or shapes_word):
             raise
-        raise CheckFailure("backward raised an error about mismatched shapes",
+        raise CheckFailure("backward raised an error about mismatched shapes"
+                           + (f": {meaning}" if meaning else ""),
                            got=f"{exc.type_name}: {exc.message.splitlines()[0][:200]}"
                                + (f"\n          at {exc.traceback[-1]}" if exc.traceback else ""),
-                           hint=f"check where the transposes go; {TRANSPOSE_HINT}") from None
+                           hint=f"check where the transposes go; {TRANSPOSE_HINT}; a bias gradient "
+                                "adds up the rows with tf.reduce_sum(..., axis=0)") from None
     from grader.checks.support import check_tripwire
 
     if by_hand:  # the checks that grade the gradients themselves
@@ -187,7 +200,8 @@ def check_shape(key: str, got: Any, expected: np.ndarray, m: int) -> np.ndarray:
 
 
 def check_gradient(key: str, got: Any, expected: np.ndarray, m: int,
-                   without_sigmoid_derivative: np.ndarray | None = None) -> None:
+                   without_sigmoid_derivative: np.ndarray | None = None,
+                   slips: dict[str, dict[str, np.ndarray]] | None = None) -> None:
     """Compare one gradient with the tape, naming the typical mistake when it is wrong."""
     array = check_shape(key, got, expected, m).astype(np.float64)
     if not np.all(np.isfinite(array)):
@@ -208,11 +222,58 @@ def check_gradient(key: str, got: Any, expected: np.ndarray, m: int,
     elif without_sigmoid_derivative is not None and _close(array, without_sigmoid_derivative):
         problem = f"d{key} matches a backward pass without the sigmoid's derivative"
         hint = "going back through S = sigmoid(L1) multiplies by its slope: dL1 = dS * S * (1 - S)"
+    elif (named := _sigmoid_slip(key, array, slips)) is not None:
+        problem, hint = named
     elif expected.ndim == 2 and expected.shape[0] == expected.shape[1] and _close(array, expected.T):
         problem = f"d{key} is transposed"
         hint = TRANSPOSE_HINT
     raise CheckFailure(problem, expected=show(expected.astype(np.float32)),
                        got=show(array.astype(np.float32)), hint=hint)
+
+
+#: Ways to get the sigmoid's derivative wrong: what dL1 becomes, and the words that name it.
+SIGMOID_SLIPS: dict[str, tuple[str, str]] = {
+    "missing_S": ("dL1 = dS * (1 - S): the sigmoid's derivative is S * (1 - S), and the factor S "
+                  "is missing", "multiply by both factors: dL1 = dS * S * (1 - S)"),
+    "missing_one_minus_S": ("dL1 = dS * S: the sigmoid's derivative is S * (1 - S), and the factor "
+                            "(1 - S) is missing", "multiply by both factors: dL1 = dS * S * (1 - S)"),
+    "L1_for_S": ("dL1 = dS * L1 * (1 - L1): the sigmoid's derivative was taken with L1 where S "
+                 "belongs", "the slope S * (1 - S) uses the sigmoid's OUTPUT S = sigmoid(L1), not "
+                 "its input L1: dL1 = dS * S * (1 - S)"),
+    "sigmoid_of_S": ("dL1 = dS * sigmoid(S) * (1 - sigmoid(S)): the sigmoid's derivative was applied "
+                     "to S, which is already sigmoid(L1)", "S is already the sigmoid's output, so "
+                     "its slope is simply S * (1 - S): dL1 = dS * S * (1 - S)"),
+    "matmul_slope": ("the sigmoid's derivative was applied with a matrix product; it is an "
+                     "entry-by-entry product", "dL1 = dS * S * (1 - S) with `*`, not tf.matmul"),
+}
+
+
+def sigmoid_slips(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """dW1 and db1 as each slip of SIGMOID_SLIPS computes them (numpy, float64, in the parent)."""
+    p = {key: params[key].astype(np.float64) for key in KEYS}
+    inputs = x.astype(np.float64)
+    L1 = inputs @ p["W1"] + p["b1"]
+    S = 1.0 / (1.0 + np.exp(-L1))
+    L2 = S @ p["W2"] + p["b2"]
+    P = np.exp(L2 - L2.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    dL2 = (P - np.eye(L2.shape[1])[y]) / x.shape[0]
+    dS = dL2 @ p["W2"].T
+    sigmoid_S = 1.0 / (1.0 + np.exp(-S))
+    dL1s = {"missing_S": dS * (1 - S), "missing_one_minus_S": dS * S,
+            "L1_for_S": dS * L1 * (1 - L1), "sigmoid_of_S": dS * sigmoid_S * (1 - sigmoid_S)}
+    if S.shape[0] == S.shape[1]:
+        dL1s["matmul_slope"] = dS @ (S * (1 - S))
+    return {name: {"W1": inputs.T @ dL1, "b1": dL1.sum(axis=0)} for name, dL1 in dL1s.items()}
+
+
+def _sigmoid_slip(key: str, array: np.ndarray,
+                  slips: dict[str, dict[str, np.ndarray]] | None) -> tuple[str, str] | None:
+    for name, values in (slips or {}).items():
+        if key in values and _close(array, values[key]):
+            problem, hint = SIGMOID_SLIPS[name]
+            return f"d{key} matches {problem}", hint
+    return None
 
 
 def check_loss(got: Any, expected: float, m: int) -> None:
@@ -242,6 +303,7 @@ def check_all(sub: Any, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndar
     m = x.shape[0]
     loss, expected = tape(params, x, y)
     _, without = tape(params, x, y, sigmoid_derivative=False)
+    slips = sigmoid_slips(params, x, y)
     if "loss" in keys:
         check_loss(run_forward(sub, params, x, y)[0], loss, m)
     if not any(k in KEYS for k in keys):
@@ -249,7 +311,7 @@ def check_all(sub: Any, params: dict[str, np.ndarray], x: np.ndarray, y: np.ndar
     grads = run_backward(sub, params, x, y, by_hand=True)
     for key in (k for k in keys if k in KEYS):
         check_gradient(key, grads[key], expected[key], m,
-                       without[key] if key in ("W1", "b1") else None)
+                       without[key] if key in ("W1", "b1") else None, slips)
 
 
 # ---------------------------------------------------------------- the checks

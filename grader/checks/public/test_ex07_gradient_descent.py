@@ -10,6 +10,7 @@ the ex06 file must be in the same folder.
 
 from __future__ import annotations
 
+import ast
 import weakref
 from typing import Any
 
@@ -94,6 +95,56 @@ def check_sgd_step(sub: Any, params: dict[str, np.ndarray], grads: dict[str, np.
                            hint=hint)
 
 
+_MUTATORS = {"update", "pop", "popitem", "clear", "setdefault", "__setitem__", "__delitem__"}
+_ASSIGNS = {"assign", "assign_sub", "assign_add"}
+
+
+def _changes(node: ast.AST, names: set[str]) -> str | None:
+    """How `node` changes a dict bound to one of `names` in place, in words (None if it doesn't)."""
+    def of_params(target: ast.AST) -> bool:
+        return isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+            and target.value.id in names
+    if isinstance(node, (ast.Assign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(of_params(t) for t in targets):
+            return "assigns to params[key]"
+    if isinstance(node, ast.Delete) and any(of_params(t) for t in node.targets):
+        return "deletes params[key]"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        owner = node.func.value
+        if isinstance(owner, ast.Name) and owner.id in names and node.func.attr in _MUTATORS:
+            return f"calls params.{node.func.attr}(...)"
+        if of_params(owner) and node.func.attr in _ASSIGNS:
+            return f"calls params[key].{node.func.attr}(...)"
+    return None
+
+
+def require_params_unchanged(sub: Any) -> None:
+    """The lesson's contract: sgd_step returns a NEW dict and leaves `params` itself unchanged.
+
+    Arguments cross to the child as copies, so a change in place cannot be seen from here;
+    the learner's sgd_step is read instead: assigning to params[key], params.update(...),
+    params[key].assign_sub(...) (also through a plain alias such as `new = params`).
+    """
+    for function in ast.walk(ast.parse(sub.ex07.source)):
+        if not (isinstance(function, ast.FunctionDef) and function.name == "sgd_step" and function.args.args):
+            continue
+        names = {function.args.args[0].arg}
+        for node in ast.walk(function):  # plain aliases: new = params
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in names:
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        for node in ast.walk(function):
+            if (how := _changes(node, names)) is not None:
+                raise CheckFailure(
+                    f"sgd_step changes the params it was given (line {getattr(node, 'lineno', '?')} "
+                    f"{how}); the lesson says `params` itself is left unchanged",
+                    expected="a NEW dict of updated parameters, with params as it was",
+                    got="params changed in place",
+                    hint="build and return a new dict, one entry per key: "
+                         "{key: <the updated value> for key in params}; the caller may still need "
+                         "the old parameters")
+
+
 def _float32(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.normal(0.0, 1.0, shape).astype(np.float32)
 
@@ -106,6 +157,7 @@ def test_sgd_step(sub: Any) -> None:
     params = {key: _float32(rng, shape) for key, shape in shapes.items()}
     grads = {key: _float32(rng, shape) for key, shape in shapes.items()}
     check_sgd_step(sub, params, grads, 0.1)
+    require_params_unchanged(sub)
 
 
 # ---------------------------------------------------------------- fit

@@ -142,6 +142,14 @@ def compile_and_check(sub: Any, model: Handle) -> None:
                            expected="a model with an optimizer and a loss", got="no compile settings",
                            hint="call model.compile(optimizer=..., loss=..., metrics=['accuracy']) "
                                 "inside compile_model")
+    loss = show(config.get("loss"), 400).replace("_", "").lower()
+    if "categoricalcrossentropy" in loss and "sparse" not in loss:
+        raise CheckFailure("the loss is the one-hot categorical cross-entropy, but MNIST's labels are "
+                           "integers 0..9 (one class number per image), not one-hot rows",
+                           expected="SparseCategoricalCrossentropy (for integer labels)",
+                           got="CategoricalCrossentropy (for one-hot labels)",
+                           hint="use the sparse loss: keras.losses.SparseCategoricalCrossentropy("
+                                "from_logits=True) when the last layer gives raw scores")
     try:
         mlp = check_mlp(sub, model)
     except CheckFailure:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import apply_mistake, failed_feedback, feedback_of, solution_source
+from helpers import apply_mistake, failed_feedback, feedback_of, solution_source
 
 from grader.checking.outcomes import Status
 
