@@ -36,9 +36,14 @@ def _shape(text: str) -> tuple[int | None, ...]:
     return tuple(None if p == "None" else int(p) for p in parts)
 
 
+_FRAME = re.compile(r'File "[^"]*", line \d+, in [^:\n]*: (.+)$')
+
+
 def _learner_line(traceback: list[str]) -> str:
     """The learner's code line where the error was raised (the last frame's source line)."""
     for frame in reversed(traceback):
+        if found := _FRAME.search(str(frame).strip()):
+            return found.group(1).strip()
         lines = [line for line in str(frame).splitlines() if line.strip()]
         if len(lines) >= 2 and lines[0].lstrip().startswith("File"):
             return lines[1].strip()

@@ -43,7 +43,7 @@ MATMUL = ("tensorflow.matmul", "tensorflow.linalg.matmul", "tensorflow.tensordot
           "tensorflow.linalg.tensordot", "tensorflow.einsum", "tensorflow.linalg.einsum",
           "tensorflow.linalg.matvec", "keras.ops.matmul", "keras.ops.dot", "keras.ops.tensordot",
           "numpy.matmul", "numpy.dot")
-NO_MATMUL = "neuron_sum is the sum form: multiply entry by entry (x * w) and add up with tf.reduce_sum"
+NO_MATMUL = "neuron_sum is the sum form, not a matrix product: multiply entry by entry (x * w) and add up with tf.reduce_sum"
 
 _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda z: z, "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)), "tanh": np.tanh,

@@ -25,11 +25,12 @@ import io
 import sys
 from typing import Any
 
-__all__ = ["READY_MADE", "WATCHED_OPS", "MAX_CALL_S", "ops_used", "watched_ops"]
+__all__ = ["READY_MADE", "WATCHED_OPS", "MAX_CALL_S", "MAX_TRACED_VALUES", "ops_used", "watched_ops", "worth_tracing"]
 
 #: A graded call slower than this is not traced (a trace costs about as much again, and must
 #: never push an honest but slow function over its timeout).
 MAX_CALL_S = 1.0
+MAX_TRACED_VALUES = 1_000_000
 
 READY_MADE = frozenset({"Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits",
                         "SparseSoftmaxCrossEntropyWithLogits"})
@@ -47,6 +48,19 @@ _KEEP: list[Any] = []  # the traced functions stay alive, so an id in the cache 
 def watched_ops(module: str, function: str) -> frozenset[str]:
     """The op types to look for when `function` of learner module `module` is graded."""
     return WATCHED_OPS.get(module.split("_", 1)[0], {}).get(function, frozenset())
+
+
+def worth_tracing(result: Any) -> bool:
+    """Trace only a call that gave back a TensorFlow tensor of modest size: ops of a trace made
+    what it returns, and a huge or foreign result (numpy, objects) would make the trace itself
+    slow (a returned array becomes a constant in the graph) without telling anything."""
+    if not type(result).__module__.startswith("tensorflow"):
+        return False
+    try:
+        count = result.shape.num_elements()
+    except Exception:  # noqa: BLE001 - an odd object that only looks like a tensor
+        return False
+    return count is not None and count <= MAX_TRACED_VALUES
 
 
 def _signature(value: Any) -> Any:

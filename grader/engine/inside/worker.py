@@ -63,6 +63,10 @@ class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec):  # noqa: ANN001
         return None
 
+    def get_source(self, fullname: str) -> str | None:
+        """The learner's own source, so that their traceback shows their code lines (linecache)."""
+        return self.sources[fullname]["source"] if fullname in self.sources else None
+
     def exec_module(self, module: ModuleType) -> None:
         name = module.__name__
         module.__file__ = self.filename(name)
@@ -180,7 +184,8 @@ def _serve(request: dict[str, Any], blobs: list[bytes], state: dict[str, Any]) -
             from grader.engine.inside import opcheck
 
             watch = opcheck.watched_ops(str(request["module"]), str(request["function"]))
-            if time.monotonic() - started < opcheck.MAX_CALL_S:  # a trace never makes a slow call time out
+            # a trace never makes a slow call time out, nor traces a huge or non-tensor result
+            if time.monotonic() - started < opcheck.MAX_CALL_S and opcheck.worth_tracing(value):
                 used = set(used) | {f"tensorflow.raw_ops.{op}" for op in opcheck.ops_used(function, args, kwargs, watch)}
         out: list[bytes] = []
         try:
