@@ -83,8 +83,9 @@ def build_class(root: Path) -> dict[str, tuple[str, str, str]]:
         "mia_crash": {e2: s2, e3: solution_variant("ex03", "    return 1.0 / (1.0 + tf.exp(-x))",
                                            "    import os\n    os._exit(3)")},
         "nina_tanh_textbook": {e2: s2, e3: solution_variant(
-            "ex03", "return 2.0 * sigmoid(2.0 * x) - 1.0",
-            "return (tf.exp(x) - tf.exp(-x)) / (tf.exp(x) + tf.exp(-x))")},
+            "ex03", "    decay = tf.exp(-2.0 * tf.abs(x))  # in (0, 1]: never overflows\n"
+                    "    return tf.sign(x) * (1.0 - decay) / (1.0 + decay)",
+            "    return (tf.exp(x) - tf.exp(-x)) / (tf.exp(x) + tf.exp(-x))")},
         "oscar_relu_abs": {e2: s2, e3: solution_variant("ex03", "tf.maximum(x, tf.zeros_like(x))", "tf.abs(x)")},
         "-dash": {e2: s2, e3: s3},
         "José Ñ": {e2: s2, e3: s3},
